@@ -1,0 +1,7 @@
+"""capigate: a self-hosted Meta Conversions API gateway."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

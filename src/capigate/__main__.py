@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from capigate.cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""The pure core never imports I/O: no network, database, web framework, clock or event loop."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "capigate"
+
+# Modules (or packages) that make up the pure core. Add new pure modules here.
+CORE = [
+    "errors.py",
+    "findings.py",
+    "normalize",
+    "models.py",
+    "validate.py",
+    "payload.py",
+    "quality.py",
+    "classify.py",
+    "retry.py",
+]
+
+FORBIDDEN = {
+    "asyncio", "socket", "ssl", "http", "urllib", "sqlite3", "aiosqlite", "psycopg",
+    "psycopg_pool", "httpx", "httpcore", "requests", "starlette", "fastapi", "uvicorn",
+    "time", "datetime.datetime.now", "random", "os", "subprocess", "threading",
+}  # fmt: skip
+ALLOWED_INTERNAL_PREFIXES = ("capigate.errors", "capigate.findings", "capigate.normalize", "capigate.models",
+                             "capigate.validate", "capigate.payload", "capigate.quality",
+                             "capigate.classify", "capigate.retry")  # fmt: skip
+
+
+def _core_files() -> list[Path]:
+    files: list[Path] = []
+    for entry in CORE:
+        path = SRC / entry
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.py")))
+        elif path.exists():
+            files.append(path)
+    return files
+
+
+def _imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(SRC)))
+def test_core_module_imports_no_io(path: Path) -> None:
+    """A core module imports neither I/O libraries nor capigate's I/O layers."""
+    for name in _imports(path):
+        top = name.split(".")[0]
+        assert top not in FORBIDDEN, f"{path.name} imports {name}: the core must stay pure"
+        if top == "capigate":
+            assert name.startswith(ALLOWED_INTERNAL_PREFIXES), (
+                f"{path.name} imports {name}: the core may import only core modules"
+            )
+
+
+def test_layering_check_sees_the_core() -> None:
+    """The check above really scans files (it would pass vacuously on an empty list)."""
+    assert any(p.name == "errors.py" for p in _core_files())
