@@ -33,5 +33,11 @@ test: $(STAMP) lint
 bench-core: $(STAMP)
 	$(BIN)/python scripts/bench_core.py
 
+bench-ingest: $(STAMP)
+	$(BIN)/python scripts/bench_ingest.py
+
+bench-delivery: $(STAMP)
+	$(BIN)/python scripts/bench_delivery.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build
