@@ -14,10 +14,11 @@ CORE = [
     "errors.py",
     "findings.py",
     "normalize",
-    "models.py",
+    "models",
     "validate.py",
     "payload.py",
     "quality.py",
+    "pipeline.py",
     "classify.py",
     "retry.py",
 ]
