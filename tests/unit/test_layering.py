@@ -15,7 +15,7 @@ CORE = [
     "findings.py",
     "normalize",
     "models",
-    "validate.py",
+    "validate",
     "payload.py",
     "quality.py",
     "pipeline.py",

@@ -1,0 +1,233 @@
+"""user_data (spec §3): hashed keys look hashed, clear keys look right, matching is possible.
+
+Validation runs after the pipeline hashed the event, so an unhashed contact field here is a bug
+or a raw Graph client: an error. Messages never echo a user_data value (it may be PII).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from capigate.findings import Finding
+from capigate.validate.rules import child, found, kind
+
+# Contact fields Meta accepts only as SHA-256 (§3.1), plus the SDK-only variants.
+HASHED_KEYS = frozenset(
+    {"em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country",
+     "f5first", "f5last", "fi", "dobd", "dobm", "doby", "app_user_id"}
+)  # fmt: skip
+# Never hashed, always strings.
+CLEAR_TEXT_KEYS = frozenset(
+    {"client_ip_address", "client_user_agent", "fbc", "fbp", "subscription_id", "anon_id",
+     "madid", "ctwa_clid", "page_scoped_user_id", "ig_sid"}
+)  # fmt: skip
+# Never hashed, numeric ids sent as a string or an integer.
+CLEAR_ID_KEYS = frozenset(
+    {"fb_login_id", "lead_id", "page_id", "ig_account_id", "whatsapp_business_account_id",
+     "instagram_business_account_id"}
+)  # fmt: skip
+OTHER_KEYS = frozenset({"external_id", "partner_id", "partner_name"})
+KNOWN_KEYS = HASHED_KEYS | CLEAR_TEXT_KEYS | CLEAR_ID_KEYS | OTHER_KEYS
+APP_ONLY_KEYS = frozenset({"madid", "anon_id"})
+
+# §3.3: an event whose only keys are a subset of one of these is rejected (2804050).
+TOO_BROAD_COMBINATIONS = (
+    frozenset({"ct", "country", "st", "zp", "ge", "client_user_agent"}),
+    frozenset({"db", "client_user_agent"}),
+    frozenset({"fn", "ge"}),
+    frozenset({"ln", "ge"}),
+)
+
+_HASHED = re.compile(r"[a-f0-9]{64}(?:\.[A-Za-z0-9_-]{2}|\.[A-Za-z0-9_-]{8})?")
+_SHA256_ANY_CASE = re.compile(r"[A-Fa-f0-9]{64}")
+_FB_COOKIE = re.compile(r"fb\.\d\.\d{13}\.\S+")
+LEAD_ID_DIGITS = (15, 16)
+
+PATH = "$.user_data"
+
+
+def check_user_data(
+    user_data: Mapping[str, Any], action_source: object, require_baseline: bool, out: list[Finding]
+) -> None:
+    """Append findings for a ``user_data`` object of an event with ``action_source``."""
+    present: set[str] = set()
+    for key, value in user_data.items():
+        path = child(PATH, key)
+        if key not in KNOWN_KEYS:
+            out.append(
+                found(
+                    "user_data_unknown_key",
+                    path,
+                    f"user_data.{key} is not a customer information parameter Meta knows; "
+                    "it is ignored or rejected. Remove it or use Meta's key name.",
+                )
+            )
+        elif value in (None, "", []):
+            out.append(
+                found("user_data_empty_value", path, f"user_data.{key} is empty; leave it out.")
+            )
+        else:
+            present.add(key)
+            _check_value(key, value, path, action_source, out)
+    if not present:
+        out.append(
+            found(
+                "user_data_empty",
+                PATH,
+                "user_data has no customer information parameter; Meta cannot match the event. "
+                "Send at least one, e.g. em, ph, external_id, fbp or client_ip_address.",
+            )
+        )
+    elif require_baseline and any(present <= combo for combo in TOO_BROAD_COMBINATIONS):
+        out.append(
+            found(
+                "user_data_too_broad",
+                PATH,
+                f"user_data has only {', '.join(sorted(present))}: too broad to match anyone. "
+                "Add a stronger key such as em, ph, external_id, fbp, fbc or client_ip_address.",
+            )
+        )
+
+
+def _check_value(key: str, value: Any, path: str, source: object, out: list[Finding]) -> None:
+    if key in HASHED_KEYS or key == "external_id":
+        _check_hashed(key, value, path, out)
+    elif key in CLEAR_TEXT_KEYS:
+        if not isinstance(value, str):
+            out.append(_type_error(key, path, value, "a string"))
+            return
+        _check_clear_text(key, value, path, source, out)
+    elif key in CLEAR_ID_KEYS:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            out.append(_type_error(key, path, value, "a string or an integer"))
+        elif key == "lead_id" and not _is_lead_id(str(value)):
+            out.append(
+                found(
+                    "lead_id_format",
+                    path,
+                    "lead_id should be the 15-16 digit id of a Lead Ads lead; Meta rejects "
+                    "other ids.",
+                )
+            )
+        elif isinstance(value, str) and _SHA256_ANY_CASE.fullmatch(value):
+            out.append(_hashed_warning(key, path))
+
+
+def _check_hashed(key: str, value: Any, path: str, out: list[Finding]) -> None:
+    if isinstance(value, str):
+        _check_hash(key, value, path, out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                _check_hash(key, item, f"{path}[{i}]", out)
+            else:
+                out.append(_type_error(key, f"{path}[{i}]", item, "a string"))
+    else:
+        out.append(_type_error(key, path, value, "a string or an array of strings"))
+
+
+def _check_hash(key: str, value: str, path: str, out: list[Finding]) -> None:
+    if _HASHED.fullmatch(value) and not value[:64].isdigit():
+        return
+    if key == "external_id":
+        out.append(
+            found(
+                "external_id_not_hashed",
+                path,
+                "external_id is sent unhashed; Meta accepts it but recommends SHA-256. Send it "
+                "in the same form on every channel (Pixel and CAPI).",
+            )
+        )
+    elif _HASHED.fullmatch(value.lower()):
+        out.append(
+            found(
+                "user_data_not_hashed",
+                path,
+                f"user_data.{key} is upper-case hex; Meta expects lowercase SHA-256 hex. "
+                "Lowercase the hash.",
+            )
+        )
+    else:
+        out.append(
+            found(
+                "user_data_not_hashed",
+                path,
+                f"user_data.{key} is not a SHA-256 hash; Meta does not accept unhashed contact "
+                "information. Normalize and hash it before sending.",
+            )
+        )
+
+
+def _check_clear_text(key: str, value: str, path: str, source: object, out: list[Finding]) -> None:
+    if key == "client_ip_address":
+        _check_ip(value, path, out)
+    elif key in ("fbc", "fbp"):
+        if not _FB_COOKIE.fullmatch(value):
+            out.append(
+                found(
+                    f"{key}_format",
+                    path,
+                    f"{key} does not look like fb.<subdomain index>.<creation time in ms>.<id>; "
+                    "Meta will not match on it. Send the _"
+                    f"{key} cookie exactly as the browser holds it.",
+                )
+            )
+        return
+    elif key in APP_ONLY_KEYS and source != "app":
+        out.append(
+            found(
+                "app_only_user_key",
+                path,
+                f"{key} is used only with action_source=app; Meta ignores it on other events.",
+            )
+        )
+    if _SHA256_ANY_CASE.fullmatch(value):
+        out.append(_hashed_warning(key, path))
+
+
+def _check_ip(value: str, path: str, out: list[Finding]) -> None:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        out.append(
+            found(
+                "client_ip_invalid",
+                path,
+                "client_ip_address is not an IPv4 or IPv6 address (no spaces, never hashed). "
+                "Send the user's address as the server saw it.",
+            )
+        )
+        return
+    if not address.is_global:
+        out.append(
+            found(
+                "client_ip_not_public",
+                path,
+                "client_ip_address is a private, loopback or reserved address; Meta needs the "
+                "user's public address (check X-Forwarded-For handling).",
+            )
+        )
+
+
+def _is_lead_id(text: str) -> bool:
+    return text.isdigit() and len(text) in LEAD_ID_DIGITS
+
+
+def _hashed_warning(key: str, path: str) -> Finding:
+    return found(
+        "never_hash_key_hashed",
+        path,
+        f"{key} looks like a SHA-256 hash, but Meta wants it in the clear; a hashed {key} "
+        "never matches. Send the original value.",
+    )
+
+
+def _type_error(key: str, path: str, value: Any, expected: str) -> Finding:
+    return found(
+        "user_data_value_type",
+        path,
+        f"user_data.{key} must be {expected}, not {kind(value)}.",
+    )
