@@ -1,0 +1,3 @@
+"""Talking to Meta's Graph API: the Conversions API client (``capigate.meta.client``)."""
+
+from __future__ import annotations
