@@ -18,8 +18,9 @@ from typing import Final
 from capigate.classify import Outcome, OutcomeKind, ProbeVerdict
 from capigate.errors import ConfigError
 
-MAX_EVENT_AGE_S: Final = 7 * 24 * 3600.0  # spec §7.1: older events fail the whole request
-PHYSICAL_STORE_MAX_EVENT_AGE_S: Final = 62 * 24 * 3600.0  # spec §7.1, offline conversions
+DAY_S: Final = 86_400.0
+MAX_EVENT_AGE_S: Final = 7 * DAY_S  # spec §7.1: older events fail the whole request
+PHYSICAL_STORE_MAX_EVENT_AGE_S: Final = 62 * DAY_S  # spec §7.1, offline conversions
 TOO_OLD_SUBCODE: Final = 2804003  # Meta's "Event Timestamp Too Old"
 _MAX_EXPONENT: Final = 64  # keeps multiplier ** attempts finite; the delay is capped long before
 
@@ -133,32 +134,32 @@ def decide(
         raise ValueError(f"decide needs attempts >= 1 and 0 <= rand <= 1, got {attempts}, {rand}")
     if not outcome.retryable:
         return _settle(outcome)
-    verdict = _verdict(outcome)
+    what = _describe(outcome)
     if attempts >= policy.max_attempts:
-        reason = f"gave up after {attempts} attempts; last: {verdict}"
+        reason = f"gave up after {attempts} attempts; last: {what}"
         return _decision(DecisionKind.DEAD, reason, outcome)
     retry_at_s = now_s + policy.delay_s(outcome, attempts, rand)
     if retry_at_s > policy.deadline_s(oldest_event_time_s, age_s):
-        window = f"{age_s / 86400:g}-day window"
-        reason = f"the next attempt would pass the events' {window}; last: {verdict}"
+        window = f"{age_s / DAY_S:g}-day window"
+        reason = f"the next attempt would pass the events' {window}; last: {what}"
         return _decision(DecisionKind.EXPIRE, reason, outcome)
-    reason = f"retry {attempts + 1} in {retry_at_s - now_s:.0f} s: {verdict}"
+    reason = f"retry {attempts + 1} in {retry_at_s - now_s:.0f} s: {what}"
     return _decision(DecisionKind.RETRY, reason, outcome, retry_at_s=retry_at_s)
 
 
 def _settle(outcome: Outcome) -> Decision:
     """The decision for an outcome that no retry changes: delivered, token or permanent."""
-    verdict = _verdict(outcome)
+    what = _describe(outcome)
     if outcome.kind is OutcomeKind.DELIVERED:
         return _decision(DecisionKind.ACK, "delivered", outcome)
     if outcome.kind is OutcomeKind.TOKEN:
-        return _decision(DecisionKind.PAUSE, f"access token refused: {verdict}", outcome)
+        return _decision(DecisionKind.PAUSE, f"access token refused: {what}", outcome)
     if outcome.subcode == TOO_OLD_SUBCODE:
-        return _decision(DecisionKind.EXPIRE, f"Meta says too old: {verdict}", outcome)
-    return _decision(DecisionKind.DEAD, f"Meta refused the events: {verdict}", outcome)
+        return _decision(DecisionKind.EXPIRE, f"Meta says too old: {what}", outcome)
+    return _decision(DecisionKind.DEAD, f"Meta refused the events: {what}", outcome)
 
 
-def _verdict(outcome: Outcome) -> str:
+def _describe(outcome: Outcome) -> str:
     """Meta's words plus its code, e.g. ``Event Timestamp Too Old (code 100/2804003)``."""
     text = outcome.user_title or outcome.message or outcome.kind.value
     if outcome.code is None:
