@@ -1,0 +1,277 @@
+"""The ``Store`` for several gateway processes and workers on one PostgreSQL.
+
+psycopg 3 async with a connection pool; payloads as JSONB. Dedup is decided by a unique index
+(``INSERT ... ON CONFLICT DO NOTHING``), leasing by ``FOR UPDATE SKIP LOCKED``, so concurrent
+processes never both queue one key or lease one event. Driver errors become ``StoreError`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+from capigate.clock import Clock, system_clock
+from capigate.errors import StoreError
+from capigate.store import migrations, rows, sql
+from capigate.store.base import (
+    DEDUP_WINDOW_S,
+    Batch,
+    EnqueueResult,
+    NewEvent,
+    Stats,
+    StoredEvent,
+)
+from capigate.store.depth import DepthGauge
+
+Q = sql.load("postgres")
+POOL_MAX_SIZE = 10  # connections per process
+_MAX_ID = 2**63 - 1
+Conn = psycopg.AsyncConnection[DictRow]
+
+
+def _identity(value: Any) -> Any:
+    return value  # psycopg already decoded JSONB
+
+
+async def _configure(conn: Conn) -> None:
+    set_json_dumps(orjson.dumps, conn)
+    set_json_loads(orjson.loads, conn)
+
+
+class PostgresStore:
+    """The ``Store`` protocol on PostgreSQL; the pool opens on first use."""
+
+    def __init__(
+        self, url: str, *, clock: Clock = system_clock, max_size: int = POOL_MAX_SIZE
+    ) -> None:
+        self._clock = clock
+        self._depth = DepthGauge(clock)
+        self._pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
+            url,
+            connection_class=Conn,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=_configure,
+        )
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        try:
+            await self._pool.open()
+            async with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL: {exc}") from exc
+
+    async def _fetchall(self, query: str, params: dict[str, Any]) -> list[DictRow]:
+        async with self._connection() as conn:
+            return await (await conn.execute(query, params)).fetchall()
+
+    async def _fetchone(self, query: str, params: dict[str, Any]) -> DictRow | None:
+        async with self._connection() as conn:
+            return await (await conn.execute(query, params)).fetchone()
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations in one transaction, one migrator per schema at a time."""
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute(Q["lock_migrations"])
+            await conn.execute(Q["create_migrations_table"])
+            applied = {row["version"] for row in await _all(conn, Q["applied_migrations"], {})}
+            done = []
+            for migration in migrations.pending(migrations.load("postgres"), applied):
+                await conn.execute(migration.sql.encode())
+                params = {"version": migration.version, "name": migration.name}
+                await conn.execute(Q["record_migration"], {**params, "now": self._clock()})
+                done.append(migration.name)
+            return done
+
+    async def close(self) -> None:
+        """Close the pool."""
+        await self._pool.close()
+
+    async def enqueue(self, events: Sequence[NewEvent], *, now_s: float) -> list[EnqueueResult]:
+        """Store events in one transaction; committed when it returns.
+
+        Inserts go in dedup-key order so that two transactions inserting overlapping keys wait
+        for each other in the same order and never deadlock.
+        """
+        params = [rows.insert_params(event, now_s, Jsonb) for event in events]
+        order = sorted(range(len(params)), key=lambda i: rows.dedup_key(params[i]))
+        results: list[EnqueueResult | None] = [None] * len(params)
+        async with self._connection() as conn, conn.transaction():
+            ids = await _insert_all(conn, [params[i] for i in order])
+            for i, new_id in zip(order, ids, strict=True):
+                if new_id is not None:
+                    results[i] = EnqueueResult("queued", new_id)
+                else:
+                    results[i] = EnqueueResult("duplicate", await _original(conn, params[i]))
+        self._depth.add(sum(r is not None and r.status == "queued" for r in results))
+        return [r for r in results if r is not None]
+
+    async def lease_batch(
+        self,
+        *,
+        worker_id: str,
+        now_s: float,
+        lease_s: float,
+        max_events: int = 1000,
+        min_age_s: float = 0.0,
+        pixel_id: str | None = None,
+        exclude_pixel_ids: Collection[str] = (),
+    ) -> Batch | None:
+        """Lease due events of one group; rows other workers hold are skipped, never shared."""
+        params = {
+            "worker_id": worker_id,
+            "now": now_s,
+            "lease_expires_at": now_s + lease_s,
+            "max_events": max_events,
+            "pixel_id": pixel_id,
+            "exclude": list(exclude_pixel_ids),
+        }
+        async with self._connection() as conn, conn.transaction():
+            group = await _ready_group(conn, params, min_age_s)
+            if group is None:
+                return None
+            leased = await _all(conn, Q["lease_group"], {**params, **rows.group_params(group)})
+        if not leased:
+            return None
+        events = sorted((rows.stored_event(row, _identity) for row in leased), key=_by_id)
+        return Batch(events[0].pixel_id, events[0].test_event_code, events, now_s + lease_s)
+
+    async def ack(
+        self, ids: Sequence[int], *, now_s: float, response: dict[str, Any] | None
+    ) -> int:
+        """Mark leased events delivered with Meta's answer."""
+        response_json = None if response is None else Jsonb(response)
+        changed = await self._change("ack", ids, now=now_s, response=response_json)
+        self._depth.add(-changed)
+        return changed
+
+    async def schedule_retry(
+        self, ids: Sequence[int], *, now_s: float, retry_at_s: float, error: dict[str, Any]
+    ) -> int:
+        """Mark leased events to retry at ``retry_at_s``."""
+        return await self._change(
+            "schedule_retry", ids, now=now_s, retry_at=retry_at_s, error=Jsonb(error)
+        )
+
+    async def dead_letter(self, ids: Sequence[int], *, now_s: float, error: dict[str, Any]) -> int:
+        """Mark leased events dead."""
+        changed = await self._change("dead_letter", ids, now=now_s, error=Jsonb(error))
+        self._depth.add(-changed)
+        return changed
+
+    async def expire(self, ids: Sequence[int], *, now_s: float, reason: str) -> int:
+        """Mark leased events expired with ``reason``."""
+        changed = await self._change("expire", ids, now=now_s, reason=reason)
+        self._depth.add(-changed)
+        return changed
+
+    async def release(self, ids: Sequence[int], *, available_at_s: float | None = None) -> int:
+        """Return leased events to the queue without counting an attempt."""
+        return await self._change("release", ids, available_at=available_at_s)
+
+    async def requeue(self, ids: Sequence[int], *, now_s: float) -> int:
+        """Queue dead events again with their original event_id."""
+        changed = await self._change("requeue", ids, now=now_s)
+        self._depth.add(changed)
+        return changed
+
+    async def get(self, event_id: int) -> StoredEvent | None:
+        """The record with this id, or ``None``."""
+        row = await self._fetchone(Q["get_event"], {"id": event_id})
+        return None if row is None else rows.stored_event(row, _identity)
+
+    async def list_events(
+        self,
+        *,
+        status: str | None = None,
+        pixel_id: str | None = None,
+        event_name: str | None = None,
+        source: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[StoredEvent]:
+        """Records matching every given filter, newest first."""
+        wanted = {"status": status, "pixel_id": pixel_id, "event_name": event_name}
+        wanted["source"] = source
+        filters, params = rows.list_filters(wanted, lambda name: f"%({name})s")
+        params.update(limit=limit, before_id=_MAX_ID if before_id is None else before_id)
+        found = await self._fetchall(Q["list_events"].format(filters=filters), params)
+        return [rows.stored_event(row, _identity) for row in found]
+
+    async def stats(self) -> Stats:
+        """Counts by status and event name, outbox depth, oldest queued event."""
+        async with self._connection() as conn, conn.transaction():
+            by_status = await _all(conn, Q["count_by_status"], {})
+            by_name = await _all(conn, Q["count_by_event_name"], {})
+            oldest = await (await conn.execute(Q["oldest_queued"])).fetchone()
+        return rows.build_stats(by_status, by_name, oldest["created_at"] if oldest else None)
+
+    async def outbox_depth(self) -> int:
+        """Events still on their way; a full count at most every few seconds."""
+        depth = self._depth.current()
+        if depth is None:
+            row = await self._fetchone(Q["outbox_depth"], {})
+            depth = int(row["n"]) if row else 0
+            self._depth.counted(depth)
+        return depth
+
+    async def purge(self, *, now_s: float) -> int:
+        """Forget dedup keys older than DEDUP_WINDOW_S."""
+        return await self._execute(Q["purge_dedup_keys"], {"cutoff": now_s - DEDUP_WINDOW_S})
+
+    async def _change(self, name: str, ids: Sequence[int], **params: Any) -> int:
+        return await self._execute(Q[name], {**params, "ids": list(ids)})
+
+    async def _execute(self, query: str, params: dict[str, Any]) -> int:
+        async with self._connection() as conn:
+            return (await conn.execute(query, params)).rowcount
+
+
+def _by_id(event: StoredEvent) -> int:
+    return event.id
+
+
+async def _all(conn: Conn, query: str, params: dict[str, Any]) -> list[DictRow]:
+    return await (await conn.execute(query, params)).fetchall()
+
+
+async def _insert_all(conn: Conn, params: list[dict[str, Any]]) -> list[int | None]:
+    """Insert in one pipelined round of statements; the new id per event, or None if taken."""
+    ids: list[int | None] = []
+    if not params:
+        return ids
+    cur = conn.cursor()
+    await cur.executemany(Q["insert_event"], params, returning=True)
+    while True:
+        row = await cur.fetchone()
+        ids.append(None if row is None else int(row["id"]))
+        if not cur.nextset():
+            return ids
+
+
+async def _original(conn: Conn, params: dict[str, Any]) -> int:
+    row = await (await conn.execute(Q["find_original"], params)).fetchone()
+    if row is None:
+        raise StoreError(f"dedup key {rows.dedup_key(params)} conflicts but has no event")
+    return int(row["id"])
+
+
+async def _ready_group(conn: Conn, params: dict[str, Any], min_age_s: float) -> DictRow | None:
+    """The group to lease: the longest-due event's once it waited, else a full one."""
+    oldest = await (await conn.execute(Q["oldest_due"], params)).fetchone()
+    if oldest is None:
+        return None
+    if rows.is_ready(oldest["next_attempt_at"], params["now"], min_age_s):
+        return oldest
+    return await (await conn.execute(Q["full_group"], params)).fetchone()

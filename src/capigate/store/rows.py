@@ -1,0 +1,91 @@
+"""Translation between records and SQL rows and parameters, shared by the SQL stores.
+
+The database keeps "no test_event_code" as ``''`` (a NOT NULL column indexes cleanly); the
+records use ``None``. JSON columns go through the dialect's ``dump``/``load`` functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from capigate.store.base import OUTBOX_STATUSES, NewEvent, Stats, Status, StoredEvent
+
+JsonCodec = Callable[[Any], Any]
+
+
+class Row(Protocol):
+    """A result row readable by column name (``sqlite3.Row``, psycopg's dict rows)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+_JSON_COLUMNS = ("payload", "warnings", "last_error", "last_response")
+
+
+def insert_params(event: NewEvent, now_s: float, dump: JsonCodec) -> dict[str, Any]:
+    """The parameters of the ``insert_event`` and ``find_original`` queries."""
+    return {
+        "pixel_id": event.pixel_id,
+        "event_name": event.event_name,
+        "event_id": event.event_id,
+        "event_time": event.event_time,
+        "action_source": event.action_source,
+        "source": event.source,
+        "plan_key": event.plan_key,
+        "test_event_code": event.test_event_code or "",
+        "payload": dump(event.payload),
+        "match_score": event.match_score,
+        "warnings": dump(event.warnings),
+        "now": now_s,
+    }
+
+
+def dedup_key(params: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The (pixel_id, event_name, event_id) of ``insert_params``."""
+    return (params["pixel_id"], params["event_name"], params["event_id"])
+
+
+def stored_event(row: Row, load: JsonCodec) -> StoredEvent:
+    """A ``StoredEvent`` from a full ``marketing_events`` row."""
+    values = {name: row[name] for name in StoredEvent.__dataclass_fields__}
+    for name in _JSON_COLUMNS:
+        if values[name] is not None:
+            values[name] = load(values[name])
+    values["status"] = Status(values["status"])
+    values["test_event_code"] = values["test_event_code"] or None
+    return StoredEvent(**values)
+
+
+def group_params(group: Row) -> dict[str, Any]:
+    """The (pixel_id, test_event_code) of a group row, as query parameters."""
+    return {"pixel_id": group["pixel_id"], "test_event_code": group["test_event_code"]}
+
+
+def is_ready(next_attempt_at: float, now_s: float, min_age_s: float) -> bool:
+    """Whether an event due since ``next_attempt_at`` has waited long enough to flush."""
+    return now_s - next_attempt_at >= min_age_s
+
+
+def list_filters(
+    wanted: Mapping[str, Any], placeholder: Callable[[str], str]
+) -> tuple[str, dict[str, Any]]:
+    """``AND column = <placeholder>`` terms for the given (non-None) filters, and their params."""
+    given = {name: value for name, value in wanted.items() if value is not None}
+    terms = "".join(f" AND {name} = {placeholder(name)}" for name in given)
+    return terms, given
+
+
+def build_stats(
+    by_status: Iterable[Row],
+    by_name: Iterable[Row],
+    oldest_queued_created_at: float | None,
+) -> Stats:
+    """``Stats`` from the ``count_by_status`` and ``count_by_event_name`` rows."""
+    counts = {status.value: 0 for status in Status}
+    counts.update({row["status"]: int(row["n"]) for row in by_status})
+    names: dict[str, dict[str, int]] = {}
+    for row in by_name:
+        names.setdefault(row["event_name"], {})[row["status"]] = int(row["n"])
+    depth = sum(counts[status] for status in OUTBOX_STATUSES)
+    return Stats(counts, depth, oldest_queued_created_at, names)

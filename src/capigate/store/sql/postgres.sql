@@ -1,0 +1,144 @@
+-- Named queries for PostgreSQL (psycopg 3, %(name)s parameters). Lists of ids arrive as an
+-- array in %(ids)s. sqlite.sql defines the same names.
+
+-- name: create_migrations_table
+-- The record of applied schema migrations.
+CREATE TABLE IF NOT EXISTS capigate_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at DOUBLE PRECISION NOT NULL
+)
+
+-- name: lock_migrations
+-- One migrator per schema at a time; the lock ends with the transaction.
+SELECT pg_advisory_xact_lock(hashtext('capigate_migrations.' || current_schema()))
+
+-- name: applied_migrations
+SELECT version FROM capigate_migrations
+
+-- name: record_migration
+INSERT INTO capigate_migrations (version, name, applied_at)
+VALUES (%(version)s, %(name)s, %(now)s)
+
+-- name: insert_event
+-- Store one event unless its dedup key is active; returns its id, or no row for a duplicate.
+-- A concurrent insert of the same key waits for the other transaction, then does nothing.
+INSERT INTO marketing_events (
+    pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
+    test_event_code, payload, match_score, warnings, status, next_attempt_at,
+    created_at, updated_at)
+VALUES (
+    %(pixel_id)s, %(event_name)s, %(event_id)s, %(event_time)s, %(action_source)s,
+    %(source)s, %(plan_key)s, %(test_event_code)s, %(payload)s, %(match_score)s,
+    %(warnings)s, 'queued', %(now)s, %(now)s, %(now)s)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: find_original
+-- The event that holds an active dedup key.
+SELECT id FROM marketing_events
+WHERE pixel_id = %(pixel_id)s AND event_name = %(event_name)s AND event_id = %(event_id)s
+  AND dedup_active
+
+-- name: oldest_due
+-- The longest-due event not locked by another worker; locking it claims its group.
+SELECT pixel_id, test_event_code, next_attempt_at FROM marketing_events
+WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= %(now)s
+  AND (%(pixel_id)s::text IS NULL OR pixel_id = %(pixel_id)s)
+  AND NOT (pixel_id = ANY (%(exclude)s::text[]))
+ORDER BY next_attempt_at, id
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+
+-- name: full_group
+-- A group with at least %(max_events)s due events, the longest-due first.
+SELECT pixel_id, test_event_code FROM marketing_events
+WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= %(now)s
+  AND (%(pixel_id)s::text IS NULL OR pixel_id = %(pixel_id)s)
+  AND NOT (pixel_id = ANY (%(exclude)s::text[]))
+GROUP BY pixel_id, test_event_code
+HAVING count(*) >= %(max_events)s
+ORDER BY min(next_attempt_at)
+LIMIT 1
+
+-- name: lease_group
+-- Lease the longest-due events of one group; rows another worker holds are skipped, and a row
+-- leased meanwhile fails the re-checked WHERE, so no event is ever leased twice.
+WITH picked AS (
+    SELECT id FROM marketing_events
+    WHERE pixel_id = %(pixel_id)s AND test_event_code = %(test_event_code)s
+      AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at, id
+    LIMIT %(max_events)s
+    FOR UPDATE SKIP LOCKED)
+UPDATE marketing_events AS e
+SET status = 'leased', lease_owner = %(worker_id)s, lease_expires_at = %(lease_expires_at)s,
+    next_attempt_at = %(lease_expires_at)s, updated_at = %(now)s
+FROM picked
+WHERE e.id = picked.id
+RETURNING e.*
+
+-- name: ack
+UPDATE marketing_events
+SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s, updated_at = %(now)s,
+    last_response = %(response)s, next_attempt_at = NULL, lease_expires_at = NULL
+WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+
+-- name: schedule_retry
+UPDATE marketing_events
+SET status = 'retry', attempts = attempts + 1, next_attempt_at = %(retry_at)s,
+    updated_at = %(now)s, last_error = %(error)s, lease_expires_at = NULL
+WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+
+-- name: dead_letter
+UPDATE marketing_events
+SET status = 'dead', attempts = attempts + 1, next_attempt_at = NULL, updated_at = %(now)s,
+    last_error = %(error)s, lease_expires_at = NULL
+WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+
+-- name: expire
+UPDATE marketing_events
+SET status = 'expired', next_attempt_at = NULL, updated_at = %(now)s, reason = %(reason)s,
+    lease_expires_at = NULL
+WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+
+-- name: release
+-- Back to the queue without counting an attempt; due at %(available_at)s, or at once.
+UPDATE marketing_events
+SET status = 'queued', next_attempt_at = coalesce(%(available_at)s::float8, created_at),
+    lease_expires_at = NULL
+WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+
+-- name: requeue
+-- Replay dead letters: same row and event_id, a fresh attempt count.
+UPDATE marketing_events
+SET status = 'queued', attempts = 0, next_attempt_at = %(now)s, updated_at = %(now)s,
+    delivered_at = NULL, reason = NULL
+WHERE id = ANY (%(ids)s::bigint[]) AND status = 'dead'
+
+-- name: get_event
+SELECT * FROM marketing_events WHERE id = %(id)s
+
+-- name: list_events
+-- {filters} is filled from a fixed list of "AND column = %(column)s" terms.
+SELECT * FROM marketing_events
+WHERE id < %(before_id)s {filters}
+ORDER BY id DESC
+LIMIT %(limit)s
+
+-- name: count_by_status
+SELECT status, count(*) AS n FROM marketing_events GROUP BY status
+
+-- name: count_by_event_name
+SELECT event_name, status, count(*) AS n FROM marketing_events GROUP BY event_name, status
+
+-- name: oldest_queued
+-- The first-enqueued event still queued (ids grow with time).
+SELECT created_at FROM marketing_events WHERE status = 'queued' ORDER BY id LIMIT 1
+
+-- name: outbox_depth
+SELECT count(*) AS n FROM marketing_events WHERE status IN ('queued', 'retry', 'leased')
+
+-- name: purge_dedup_keys
+-- Free dedup keys older than the window; the events themselves stay.
+UPDATE marketing_events SET dedup_active = FALSE WHERE dedup_active AND created_at < %(cutoff)s

@@ -1,0 +1,137 @@
+-- Named queries for SQLite (stdlib sqlite3, :name parameters). Lists of ids arrive as a JSON
+-- array in :ids and are unpacked with json_each. postgres.sql defines the same names.
+
+-- name: create_migrations_table
+-- The record of applied schema migrations.
+CREATE TABLE IF NOT EXISTS capigate_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at REAL NOT NULL
+)
+
+-- name: lock_migrations
+-- Nothing to do: the migration runs inside BEGIN IMMEDIATE, which already excludes writers.
+SELECT 1
+
+-- name: applied_migrations
+SELECT version FROM capigate_migrations
+
+-- name: record_migration
+INSERT INTO capigate_migrations (version, name, applied_at) VALUES (:version, :name, :now)
+
+-- name: insert_event
+-- Store one event unless its dedup key is active; returns its id, or no row for a duplicate.
+INSERT INTO marketing_events (
+    pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
+    test_event_code, payload, match_score, warnings, status, next_attempt_at,
+    created_at, updated_at)
+VALUES (
+    :pixel_id, :event_name, :event_id, :event_time, :action_source, :source, :plan_key,
+    :test_event_code, :payload, :match_score, :warnings, 'queued', :now,
+    :now, :now)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: find_original
+-- The event that holds an active dedup key.
+SELECT id FROM marketing_events
+WHERE pixel_id = :pixel_id AND event_name = :event_name AND event_id = :event_id
+  AND dedup_active
+
+-- name: oldest_due
+-- The longest-due event (and so its group), within the pixel filters.
+SELECT pixel_id, test_event_code, next_attempt_at FROM marketing_events
+WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
+  AND (:pixel_id IS NULL OR pixel_id = :pixel_id)
+  AND pixel_id NOT IN (SELECT value FROM json_each(:exclude))
+ORDER BY next_attempt_at, id
+LIMIT 1
+
+-- name: full_group
+-- A group with at least :max_events due events, the longest-due first.
+SELECT pixel_id, test_event_code FROM marketing_events
+WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
+  AND (:pixel_id IS NULL OR pixel_id = :pixel_id)
+  AND pixel_id NOT IN (SELECT value FROM json_each(:exclude))
+GROUP BY pixel_id, test_event_code
+HAVING count(*) >= :max_events
+ORDER BY min(next_attempt_at)
+LIMIT 1
+
+-- name: lease_group
+-- Lease the longest-due events of one group; the caller holds the write lock.
+UPDATE marketing_events
+SET status = 'leased', lease_owner = :worker_id, lease_expires_at = :lease_expires_at,
+    next_attempt_at = :lease_expires_at, updated_at = :now
+WHERE id IN (
+    SELECT id FROM marketing_events
+    WHERE pixel_id = :pixel_id AND test_event_code = :test_event_code
+      AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
+    ORDER BY next_attempt_at, id
+    LIMIT :max_events)
+RETURNING *
+
+-- name: ack
+UPDATE marketing_events
+SET status = 'delivered', attempts = attempts + 1, delivered_at = :now, updated_at = :now,
+    last_response = :response, next_attempt_at = NULL, lease_expires_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'leased'
+
+-- name: schedule_retry
+UPDATE marketing_events
+SET status = 'retry', attempts = attempts + 1, next_attempt_at = :retry_at, updated_at = :now,
+    last_error = :error, lease_expires_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'leased'
+
+-- name: dead_letter
+UPDATE marketing_events
+SET status = 'dead', attempts = attempts + 1, next_attempt_at = NULL, updated_at = :now,
+    last_error = :error, lease_expires_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'leased'
+
+-- name: expire
+UPDATE marketing_events
+SET status = 'expired', next_attempt_at = NULL, updated_at = :now, reason = :reason,
+    lease_expires_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'leased'
+
+-- name: release
+-- Back to the queue without counting an attempt; due at :available_at, or at once.
+UPDATE marketing_events
+SET status = 'queued', next_attempt_at = coalesce(:available_at, created_at),
+    lease_expires_at = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'leased'
+
+-- name: requeue
+-- Replay dead letters: same row and event_id, a fresh attempt count.
+UPDATE marketing_events
+SET status = 'queued', attempts = 0, next_attempt_at = :now, updated_at = :now,
+    delivered_at = NULL, reason = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'dead'
+
+-- name: get_event
+SELECT * FROM marketing_events WHERE id = :id
+
+-- name: list_events
+-- {filters} is filled from a fixed list of "AND column = :column" terms.
+SELECT * FROM marketing_events
+WHERE id < :before_id {filters}
+ORDER BY id DESC
+LIMIT :limit
+
+-- name: count_by_status
+SELECT status, count(*) AS n FROM marketing_events GROUP BY status
+
+-- name: count_by_event_name
+SELECT event_name, status, count(*) AS n FROM marketing_events GROUP BY event_name, status
+
+-- name: oldest_queued
+-- The first-enqueued event still queued (ids grow with time).
+SELECT created_at FROM marketing_events WHERE status = 'queued' ORDER BY id LIMIT 1
+
+-- name: outbox_depth
+SELECT count(*) AS n FROM marketing_events WHERE status IN ('queued', 'retry', 'leased')
+
+-- name: purge_dedup_keys
+-- Free dedup keys older than the window; the events themselves stay.
+UPDATE marketing_events SET dedup_active = 0 WHERE dedup_active AND created_at < :cutoff

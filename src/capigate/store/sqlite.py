@@ -1,0 +1,267 @@
+"""The embedded default ``Store``: one SQLite file in WAL mode.
+
+Writes run on one writer thread with group commit (``sqlite_threads``); reads on another
+connection. Durability: with ``synchronous=FULL`` (the default) a committed event survives a
+process kill and a power loss; with ``synchronous=NORMAL`` (``?synchronous=normal`` in the URL)
+it survives a process kill, but the last commits may be lost on power loss. Several processes
+may share the file: ``BEGIN IMMEDIATE`` makes their writes take turns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Sequence
+from functools import partial
+from typing import Any
+
+import orjson
+
+from capigate.clock import Clock, system_clock
+from capigate.errors import StoreError
+from capigate.store import migrations, rows, sql
+from capigate.store.base import (
+    DEDUP_WINDOW_S,
+    Batch,
+    EnqueueResult,
+    NewEvent,
+    Stats,
+    StoredEvent,
+)
+from capigate.store.depth import DepthGauge
+from capigate.store.sqlite_threads import Reader, Writer, connect
+
+Q = sql.load("sqlite")
+SYNCHRONOUS_MODES = ("full", "normal")
+_MAX_ID = 2**63 - 1
+
+
+def _dump(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class SQLiteStore:
+    """The ``Store`` protocol on one SQLite file."""
+
+    def __init__(
+        self, path: str, *, clock: Clock = system_clock, synchronous: str = "full"
+    ) -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
+        self.path = path
+        self._clock = clock
+        self._writer = Writer(connect(path, synchronous=synchronous))
+        self._reader = Reader(connect(path, synchronous=synchronous, read_only=True))
+        self._depth = DepthGauge(clock)
+
+    @property
+    def commits(self) -> int:
+        """Write transactions committed so far (each may carry many callers' work)."""
+        return self._writer.commits
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations in one write transaction."""
+        return await self._writer.run(partial(_migrate, self._clock()))
+
+    async def close(self) -> None:
+        """Finish queued writes and close both connections."""
+        await self._writer.close()
+        await self._reader.close()
+
+    async def enqueue(self, events: Sequence[NewEvent], *, now_s: float) -> list[EnqueueResult]:
+        """Store events atomically; durable (committed) when it returns."""
+        params = [rows.insert_params(event, now_s, _dump) for event in events]
+        results = await self._writer.run(partial(_enqueue, params))
+        self._depth.add(sum(result.status == "queued" for result in results))
+        return results
+
+    async def lease_batch(
+        self,
+        *,
+        worker_id: str,
+        now_s: float,
+        lease_s: float,
+        max_events: int = 1000,
+        min_age_s: float = 0.0,
+        pixel_id: str | None = None,
+        exclude_pixel_ids: Collection[str] = (),
+    ) -> Batch | None:
+        """Lease due events of one group inside one write transaction."""
+        params = {
+            "worker_id": worker_id,
+            "now": now_s,
+            "lease_expires_at": now_s + lease_s,
+            "max_events": max_events,
+            "pixel_id": pixel_id,
+            "exclude": _dump(list(exclude_pixel_ids)),
+        }
+        leased = await self._writer.run(partial(_lease, params, min_age_s))
+        if not leased:
+            return None
+        events = sorted((rows.stored_event(row, orjson.loads) for row in leased), key=_by_id)
+        return Batch(events[0].pixel_id, events[0].test_event_code, events, now_s + lease_s)
+
+    async def ack(
+        self, ids: Sequence[int], *, now_s: float, response: dict[str, Any] | None
+    ) -> int:
+        """Mark leased events delivered with Meta's answer."""
+        changed = await self._change("ack", ids, now=now_s, response=_dump_or_none(response))
+        self._depth.add(-changed)
+        return changed
+
+    async def schedule_retry(
+        self, ids: Sequence[int], *, now_s: float, retry_at_s: float, error: dict[str, Any]
+    ) -> int:
+        """Mark leased events to retry at ``retry_at_s``."""
+        return await self._change(
+            "schedule_retry", ids, now=now_s, retry_at=retry_at_s, error=_dump(error)
+        )
+
+    async def dead_letter(self, ids: Sequence[int], *, now_s: float, error: dict[str, Any]) -> int:
+        """Mark leased events dead."""
+        changed = await self._change("dead_letter", ids, now=now_s, error=_dump(error))
+        self._depth.add(-changed)
+        return changed
+
+    async def expire(self, ids: Sequence[int], *, now_s: float, reason: str) -> int:
+        """Mark leased events expired with ``reason``."""
+        changed = await self._change("expire", ids, now=now_s, reason=reason)
+        self._depth.add(-changed)
+        return changed
+
+    async def release(self, ids: Sequence[int], *, available_at_s: float | None = None) -> int:
+        """Return leased events to the queue without counting an attempt."""
+        return await self._change("release", ids, available_at=available_at_s)
+
+    async def requeue(self, ids: Sequence[int], *, now_s: float) -> int:
+        """Queue dead events again with their original event_id."""
+        changed = await self._change("requeue", ids, now=now_s)
+        self._depth.add(changed)
+        return changed
+
+    async def get(self, event_id: int) -> StoredEvent | None:
+        """The record with this id, or ``None``."""
+        row = await self._reader.run(partial(_fetchone, Q["get_event"], {"id": event_id}))
+        return None if row is None else rows.stored_event(row, orjson.loads)
+
+    async def list_events(
+        self,
+        *,
+        status: str | None = None,
+        pixel_id: str | None = None,
+        event_name: str | None = None,
+        source: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[StoredEvent]:
+        """Records matching every given filter, newest first."""
+        wanted = {"status": status, "pixel_id": pixel_id, "event_name": event_name}
+        wanted["source"] = source
+        filters, params = rows.list_filters(wanted, lambda name: f":{name}")
+        params.update(limit=limit, before_id=_MAX_ID if before_id is None else before_id)
+        query = Q["list_events"].format(filters=filters)
+        found = await self._reader.run(partial(_fetchall, query, params))
+        return [rows.stored_event(row, orjson.loads) for row in found]
+
+    async def stats(self) -> Stats:
+        """Counts by status and event name, outbox depth, oldest queued event."""
+        return await self._reader.run(_stats)
+
+    async def outbox_depth(self) -> int:
+        """Events still on their way; a full count at most every few seconds."""
+        depth = self._depth.current()
+        if depth is None:
+            row = await self._reader.run(partial(_fetchone, Q["outbox_depth"], {}))
+            depth = int(row["n"]) if row else 0
+            self._depth.counted(depth)
+        return depth
+
+    async def purge(self, *, now_s: float) -> int:
+        """Forget dedup keys older than DEDUP_WINDOW_S."""
+        params = {"cutoff": now_s - DEDUP_WINDOW_S}
+        return await self._writer.run(partial(_rowcount, Q["purge_dedup_keys"], params))
+
+    async def _change(self, name: str, ids: Sequence[int], **params: Any) -> int:
+        params["ids"] = _dump(list(ids))
+        return await self._writer.run(partial(_rowcount, Q[name], params))
+
+
+def _by_id(event: StoredEvent) -> int:
+    return event.id
+
+
+def _dump_or_none(value: Any) -> str | None:
+    return None if value is None else _dump(value)
+
+
+def _fetchone(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(query, params).fetchone()
+    return row
+
+
+def _fetchall(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(query, params).fetchall()
+
+
+def _rowcount(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> int:
+    return conn.execute(query, params).rowcount
+
+
+def _enqueue(params: list[dict[str, Any]], conn: sqlite3.Connection) -> list[EnqueueResult]:
+    results = []
+    for event in params:
+        row = conn.execute(Q["insert_event"], event).fetchone()
+        if row is None:
+            row = conn.execute(Q["find_original"], event).fetchone()
+            if row is None:
+                raise StoreError(f"dedup key {rows.dedup_key(event)} conflicts but has no event")
+            results.append(EnqueueResult("duplicate", int(row[0])))
+        else:
+            results.append(EnqueueResult("queued", int(row[0])))
+    return results
+
+
+def _lease(params: dict[str, Any], min_age_s: float, conn: sqlite3.Connection) -> list[Any]:
+    oldest = conn.execute(Q["oldest_due"], params).fetchone()
+    if oldest is None:
+        return []
+    group = oldest
+    if not rows.is_ready(oldest["next_attempt_at"], params["now"], min_age_s):
+        group = conn.execute(Q["full_group"], params).fetchone()
+        if group is None:
+            return []
+    return conn.execute(Q["lease_group"], {**params, **rows.group_params(group)}).fetchall()
+
+
+def _stats(conn: sqlite3.Connection) -> Stats:
+    by_status = conn.execute(Q["count_by_status"]).fetchall()
+    by_name = conn.execute(Q["count_by_event_name"]).fetchall()
+    oldest = conn.execute(Q["oldest_queued"]).fetchone()
+    return rows.build_stats(by_status, by_name, oldest["created_at"] if oldest else None)
+
+
+def _migrate(now_s: float, conn: sqlite3.Connection) -> list[str]:
+    conn.execute(Q["lock_migrations"])
+    conn.execute(Q["create_migrations_table"])
+    applied = {row[0] for row in conn.execute(Q["applied_migrations"])}
+    done = []
+    for migration in migrations.pending(migrations.load("sqlite"), applied):
+        for statement in _statements(migration.sql):
+            conn.execute(statement)
+        conn.execute(Q["record_migration"], {**_migration_params(migration), "now": now_s})
+        done.append(migration.name)
+    return done
+
+
+def _migration_params(migration: migrations.Migration) -> dict[str, Any]:
+    return {"version": migration.version, "name": migration.name}
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (sqlite3 executes one at a time inside a transaction)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements

@@ -1,0 +1,175 @@
+"""The two threads that talk to SQLite: one writer with group commit, one reader.
+
+The writer owns the only write connection. Jobs that arrive while a transaction is in flight
+wait in a queue and then run together, each in its own savepoint, inside the next
+``BEGIN IMMEDIATE ... COMMIT``: one fsync serves many callers, and each caller's future resolves
+only after the commit that made its work durable. A failing job rolls back to its savepoint
+and fails alone; a failing commit fails the whole group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from capigate.errors import StoreError
+
+T = TypeVar("T")
+Job = Callable[[sqlite3.Connection], T]
+
+BUSY_TIMEOUT_S = 10.0  # how long to wait for another process's write lock
+MAX_GROUP_JOBS = 256  # jobs per group transaction; bounds the latency one commit adds
+
+
+def connect(path: str, *, synchronous: str, read_only: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) on a WAL database."""
+    try:
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")
+        else:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc
+    return conn
+
+
+@dataclass(slots=True)
+class _Pending:
+    job: Job[Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+class Writer:
+    """Runs write jobs on a dedicated thread, committing concurrent jobs together."""
+
+    def __init__(self, conn: sqlite3.Connection, *, max_group_jobs: int = MAX_GROUP_JOBS) -> None:
+        self.commits = 0  # transactions committed; tests read it to see group commit work
+        self._conn = conn
+        self._max_group_jobs = max_group_jobs
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name="capigate-sqlite-writer")
+        self._thread.daemon = True
+        self._thread.start()
+
+    async def run(self, job: Job[T]) -> T:
+        """Run ``job`` in the next group transaction; returns once that transaction committed."""
+        if self._closed:
+            raise StoreError("the SQLite store is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Pending(job, future, loop))
+        return await future
+
+    async def close(self) -> None:
+        """Finish the queued jobs, stop the thread and close the connection."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._conn.close()
+
+    def _serve(self) -> None:
+        while (first := self._queue.get()) is not None:
+            group = [first]
+            stop = False
+            while len(group) < self._max_group_jobs:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                group.append(item)
+            self._commit(group)
+            if stop:
+                return
+
+    def _commit(self, group: list[_Pending]) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            outcomes = [self._in_savepoint(pending.job) for pending in group]
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+            _settle_all(group, _wrap(exc))
+            return
+        self.commits += 1
+        for pending, (value, error) in zip(group, outcomes, strict=True):
+            _settle(pending, value, error)
+
+    def _in_savepoint(self, job: Job[Any]) -> tuple[Any, BaseException | None]:
+        self._conn.execute("SAVEPOINT job")
+        try:
+            value = job(self._conn)
+        except Exception as exc:
+            self._conn.execute("ROLLBACK TO job")
+            self._conn.execute("RELEASE job")
+            return None, _wrap(exc) if isinstance(exc, sqlite3.Error) else exc
+        self._conn.execute("RELEASE job")
+        return value, None
+
+
+class Reader:
+    """Runs read jobs on one thread with its own connection; WAL lets reads overlap writes."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="capigate-sqlite-reader")
+
+    async def run(self, job: Job[T]) -> T:
+        """Run ``job`` on the reader thread."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, job, self._conn)
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
+        except RuntimeError as exc:  # the executor was shut down
+            raise StoreError("the SQLite store is closed") from exc
+
+    async def close(self) -> None:
+        """Close the connection on its thread and stop the thread."""
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(RuntimeError):
+            await loop.run_in_executor(self._executor, self._conn.close)
+        self._executor.shutdown(wait=False)
+
+
+def _wrap(exc: sqlite3.Error) -> StoreError:
+    error = StoreError(f"SQLite: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _settle_all(group: list[_Pending], error: BaseException) -> None:
+    for pending in group:
+        _settle(pending, None, error)
+
+
+def _settle(pending: _Pending, value: Any, error: BaseException | None) -> None:
+    def resolve() -> None:
+        if pending.future.done():  # the caller was cancelled; the work is committed anyway
+            return
+        if error is None:
+            pending.future.set_result(value)
+        else:
+            pending.future.set_exception(error)
+
+    with contextlib.suppress(RuntimeError):  # the caller's event loop is already closed
+        pending.loop.call_soon_threadsafe(resolve)
