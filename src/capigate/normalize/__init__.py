@@ -1,0 +1,36 @@
+"""Normalization and hashing of Meta's customer-information fields (``user_data``, spec §3).
+
+Public API::
+
+    normalize_field(key, value, *, default_region=None, max_birth_year=MAX_BIRTH_YEAR) -> str
+    hash_field(key, value, *, default_region=None, max_birth_year=MAX_BIRTH_YEAR) -> str
+    normalize_user_data(raw, *, default_region=None, max_birth_year=MAX_BIRTH_YEAR)
+        -> (user_data, findings)
+    is_hashed(value) -> bool;  HASHED_KEYS, NEVER_HASH_KEYS
+
+Field functions raise ``capigate.errors.InvalidField`` (key, stable rule slug, message) and
+nothing else for any value; ``normalize_user_data`` never raises for a bad value: it drops it
+with a warning. An unknown ``default_region`` is a configuration mistake (``ConfigError``).
+One module per rule: ``email``, ``phone``, ``names`` (fn, ln, ct, st), ``gender``, ``dates``
+(db), ``geo`` (country, zp), ``identifiers`` (external_id, never-hash keys), ``hashed``.
+"""
+
+from __future__ import annotations
+
+from capigate.normalize.dates import MAX_BIRTH_YEAR, MIN_BIRTH_YEAR
+from capigate.normalize.fields import hash_field, normalize_field
+from capigate.normalize.hashed import is_hashed
+from capigate.normalize.keys import HASHED_KEYS, NEVER_HASH_KEYS, USER_DATA_ORDER
+from capigate.normalize.userdata import normalize_user_data
+
+__all__ = [
+    "HASHED_KEYS",
+    "MAX_BIRTH_YEAR",
+    "MIN_BIRTH_YEAR",
+    "NEVER_HASH_KEYS",
+    "USER_DATA_ORDER",
+    "hash_field",
+    "is_hashed",
+    "normalize_field",
+    "normalize_user_data",
+]

@@ -1,0 +1,114 @@
+"""One field at a time: the rule for each key, and the value or hash Meta receives for it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from capigate.errors import InvalidField
+from capigate.normalize.dates import MAX_BIRTH_YEAR, normalize_birth_date
+from capigate.normalize.email import normalize_email
+from capigate.normalize.gender import normalize_gender
+from capigate.normalize.geo import normalize_country, normalize_zip
+from capigate.normalize.hashed import canonical_hashed, is_hashed, sha256_hex
+from capigate.normalize.identifiers import normalize_external_id, validate_raw
+from capigate.normalize.keys import HASHED_KEYS, NEVER_HASH_KEYS
+from capigate.normalize.names import (
+    normalize_city,
+    normalize_first_name,
+    normalize_last_name,
+    normalize_state,
+)
+from capigate.normalize.phone import check_region, normalize_phone
+from capigate.normalize.text import require, to_text, trim
+
+Rule = Callable[[str, str | None, int], str]
+
+_RULES: dict[str, Rule] = {
+    "em": lambda text, region, max_year: normalize_email(text),
+    "ph": lambda text, region, max_year: normalize_phone(text, region).digits,
+    "fn": lambda text, region, max_year: normalize_first_name(text),
+    "ln": lambda text, region, max_year: normalize_last_name(text),
+    "ge": lambda text, region, max_year: normalize_gender(text),
+    "db": normalize_birth_date,
+    "ct": lambda text, region, max_year: normalize_city(text),
+    "st": lambda text, region, max_year: normalize_state(text),
+    "zp": lambda text, region, max_year: normalize_zip(text),
+    "country": lambda text, region, max_year: normalize_country(text),
+    "external_id": lambda text, region, max_year: normalize_external_id(text),
+}
+
+
+def is_known_key(key: object) -> bool:
+    """True for every ``user_data`` key Meta documents (hashed or raw)."""
+    return isinstance(key, str) and (key in HASHED_KEYS or key in NEVER_HASH_KEYS)
+
+
+def _unknown(key: object) -> InvalidField:
+    return InvalidField(str(key), "unknown_key", f"{key!r} is not a Meta user_data key")
+
+
+def prepared(key: str, value: object) -> str:
+    """The value as trimmed text, or InvalidField (``bad_type``, ``empty``, ``bad_text``)."""
+    return require(key, trim(to_text(key, value)), key)
+
+
+def normalize_text(key: str, text: str, region: str | None, max_year: int) -> str:
+    """The plain normalized value of prepared ``text``; hashes come back canonical."""
+    if key in NEVER_HASH_KEYS:
+        return validate_raw(key, text)
+    if is_hashed(text):
+        return canonical_hashed(text)
+    return _RULES[key](text, region, max_year)
+
+
+def hash_text(key: str, text: str, region: str | None, max_year: int) -> str:
+    """What Meta receives for prepared ``text``: SHA-256 hex, a canonical hash, or the raw value."""
+    if key in NEVER_HASH_KEYS:
+        return validate_raw(key, text)
+    if is_hashed(text):
+        return canonical_hashed(text)
+    return sha256_hex(_RULES[key](text, region, max_year))
+
+
+def hash_phone(text: str, region: str | None) -> tuple[str, bool]:
+    """``ph`` as Meta receives it, and whether its digits are known to carry a country code."""
+    if is_hashed(text):
+        return canonical_hashed(text), True
+    phone = normalize_phone(text, region)
+    return sha256_hex(phone.digits), phone.has_country_code
+
+
+def normalize_field(
+    key: str,
+    value: object,
+    *,
+    default_region: str | None = None,
+    max_birth_year: int = MAX_BIRTH_YEAR,
+) -> str:
+    """The normalized plain value of one ``user_data`` field, as Meta's rules define it.
+
+    ``default_region`` (ISO 3166-1 alpha-2) completes national phone numbers and orders day and
+    month in dates. Raises InvalidField naming the key and the rule the value breaks.
+    """
+    if not is_known_key(key):
+        raise _unknown(key)
+    region = check_region(default_region)
+    return normalize_text(key, prepared(key, value), region, max_birth_year)
+
+
+def hash_field(
+    key: str,
+    value: object,
+    *,
+    default_region: str | None = None,
+    max_birth_year: int = MAX_BIRTH_YEAR,
+) -> str:
+    """What Meta receives for one ``user_data`` field.
+
+    Hashed keys: the lowercase hex SHA-256 of the normalized value, or an already-hashed value
+    passed through (see ``is_hashed``). Never-hash keys: the validated value, unchanged.
+    """
+    if not is_known_key(key):
+        raise _unknown(key)
+    region = check_region(default_region)
+    return hash_text(key, prepared(key, value), region, max_birth_year)
