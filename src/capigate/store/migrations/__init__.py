@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -24,8 +25,12 @@ class Migration:
 
 
 def load(dialect: str) -> list[Migration]:
-    """Every migration of ``dialect`` in version order; versions must run 1, 2, 3 without gaps."""
-    folder = resources.files(__package__).joinpath(dialect)
+    """Every migration of ``dialect`` (``sqlite`` or ``postgres``) in version order."""
+    return load_folder(resources.files(__package__).joinpath(dialect))
+
+
+def load_folder(folder: Traversable) -> list[Migration]:
+    """The ``NNNN_name.sql`` files in ``folder``; versions must run 1, 2, 3 without gaps."""
     found = []
     for entry in folder.iterdir():
         match = _FILE_NAME.match(entry.name)
@@ -35,7 +40,7 @@ def load(dialect: str) -> list[Migration]:
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if versions != list(range(1, len(found) + 1)):
-        raise ValueError(f"{dialect} migrations must be numbered 1..n without gaps: {versions}")
+        raise ValueError(f"migrations in {folder} must be numbered 1..n without gaps: {versions}")
     return found
 
 
