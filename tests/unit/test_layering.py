@@ -21,6 +21,7 @@ CORE = [
     "pipeline.py",
     "classify.py",
     "retry.py",
+    "plan",
 ]
 
 FORBIDDEN = {

@@ -10,7 +10,9 @@ import click
 from capigate import __version__
 
 # command name -> "module:attribute"; modules are imported only when their command runs.
-_COMMANDS: dict[str, str] = {}
+_COMMANDS: dict[str, str] = {
+    "plan": "capigate.cli.plan:plan",
+}
 
 
 class _LazyGroup(click.Group):
