@@ -32,6 +32,7 @@ from capigate.store.depth import DepthGauge
 
 Q = sql.load("postgres")
 POOL_MAX_SIZE = 10  # connections per process
+POOL_TIMEOUT_S = 10.0  # wait this long for a connection, then fail with StoreError
 _MAX_ID = 2**63 - 1
 Conn = psycopg.AsyncConnection[DictRow]
 
@@ -59,6 +60,7 @@ class PostgresStore:
             min_size=1,
             max_size=max_size,
             open=False,
+            timeout=POOL_TIMEOUT_S,
             kwargs={"autocommit": True, "row_factory": dict_row},
             configure=_configure,
         )
