@@ -27,11 +27,11 @@ from capigate.plan.model import (
     UndeclaredPolicy,
     template_fields,
 )
+from capigate.validate.rules import child as _child
 
 SPEC = "DESIGN The tracking plan"
 PLAN_VERSION = 1
 _KEY = re.compile(r"[a-z][a-z0-9_]*")
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _TOP_FIELDS = ("version", "defaults", "allow_meta_names", "events")
 _DEFAULT_FIELDS = (
     "currency",
@@ -63,8 +63,7 @@ def child(parent: str, key: object) -> str:
     """The JSONPath of ``key`` below ``parent``: ``$.events.subscribe`` or ``$['a b']``."""
     if isinstance(key, int) and not isinstance(key, bool):
         return f"{parent}[{key}]"
-    text = str(key)
-    return f"{parent}.{text}" if _PLAIN_NAME.fullmatch(text) else f"{parent}[{text!r}]"
+    return _child(parent, str(key))
 
 
 def load_plan(text: str, *, name: str = "<plan>") -> Plan:
