@@ -160,6 +160,8 @@ def test_hashed_looking_never_hash_key_warns(key: str) -> None:
     ("key", "value", "expected"),
     [
         ("client_user_agent", 5, "a string"),
+        ("client_ip_address", 3232235777, "a string"),
+        ("madid", ["x"], "a string"),
         ("fbp", ["fb.1.1596403881668.1"], "a string"),
         ("page_id", True, "a string or an integer"),
         ("lead_id", 1.5, "a string or an integer"),

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from capigate.findings import Finding
-from capigate.validate.custom_data import check_customer_segmentation
+from capigate.validate.custom_fields import check_customer_segmentation
 from capigate.validate.rules import child, found, kind
 
 EVENT_ID_MAX_CHARS = 256  # Meta documents no limit; longer ids are almost always a bug

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from capigate.findings import Finding
@@ -41,12 +42,20 @@ TOO_BROAD_COMBINATIONS = (
     frozenset({"ln", "ge"}),
 )
 
+_BROAD_KEYS = frozenset().union(*TOO_BROAD_COMBINATIONS)  # one strong key ends the check early
+
+
+def _too_broad(present: set[str]) -> bool:
+    return any(present <= combo for combo in TOO_BROAD_COMBINATIONS)
+
+
 _HASHED = re.compile(r"[a-f0-9]{64}(?:\.[A-Za-z0-9_-]{2}|\.[A-Za-z0-9_-]{8})?")
 _SHA256_ANY_CASE = re.compile(r"[A-Fa-f0-9]{64}")
 _FB_COOKIE = re.compile(r"fb\.\d\.\d{13}\.\S+")
 LEAD_ID_DIGITS = (15, 16)
 
 PATH = "$.user_data"
+_PATHS = {key: child(PATH, key) for key in KNOWN_KEYS}  # built once: paths are per-key constants
 
 
 def check_user_data(
@@ -55,8 +64,8 @@ def check_user_data(
     """Append findings for a ``user_data`` object of an event with ``action_source``."""
     present: set[str] = set()
     for key, value in user_data.items():
-        path = child(PATH, key)
-        if key not in KNOWN_KEYS:
+        path = _PATHS.get(key) or child(PATH, key)
+        if key not in _CHECKS:
             out.append(
                 found(
                     "user_data_unknown_key",
@@ -65,13 +74,13 @@ def check_user_data(
                     "it is ignored or rejected. Remove it or use Meta's key name.",
                 )
             )
-        elif value in (None, "", []):
+        elif not value and not isinstance(value, int | float):  # None, "", [], {}
             out.append(
                 found("user_data_empty_value", path, f"user_data.{key} is empty; leave it out.")
             )
         else:
             present.add(key)
-            _check_value(key, value, path, action_source, out)
+            _CHECKS[key](key, value, path, action_source, out)
     if not present:
         out.append(
             found(
@@ -81,7 +90,7 @@ def check_user_data(
                 "Send at least one, e.g. em, ph, external_id, fbp or client_ip_address.",
             )
         )
-    elif require_baseline and any(present <= combo for combo in TOO_BROAD_COMBINATIONS):
+    elif require_baseline and present <= _BROAD_KEYS and _too_broad(present):
         out.append(
             found(
                 "user_data_too_broad",
@@ -92,31 +101,7 @@ def check_user_data(
         )
 
 
-def _check_value(key: str, value: Any, path: str, source: object, out: list[Finding]) -> None:
-    if key in HASHED_KEYS or key == "external_id":
-        _check_hashed(key, value, path, out)
-    elif key in CLEAR_TEXT_KEYS:
-        if not isinstance(value, str):
-            out.append(_type_error(key, path, value, "a string"))
-            return
-        _check_clear_text(key, value, path, source, out)
-    elif key in CLEAR_ID_KEYS:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            out.append(_type_error(key, path, value, "a string or an integer"))
-        elif key == "lead_id" and not _is_lead_id(str(value)):
-            out.append(
-                found(
-                    "lead_id_format",
-                    path,
-                    "lead_id should be the 15-16 digit id of a Lead Ads lead; Meta rejects "
-                    "other ids.",
-                )
-            )
-        elif isinstance(value, str) and _SHA256_ANY_CASE.fullmatch(value):
-            out.append(_hashed_warning(key, path))
-
-
-def _check_hashed(key: str, value: Any, path: str, out: list[Finding]) -> None:
+def _check_hashed(key: str, value: Any, path: str, _source: object, out: list[Finding]) -> None:
     if isinstance(value, str):
         _check_hash(key, value, path, out)
     elif isinstance(value, list):
@@ -161,22 +146,15 @@ def _check_hash(key: str, value: str, path: str, out: list[Finding]) -> None:
         )
 
 
-def _check_clear_text(key: str, value: str, path: str, source: object, out: list[Finding]) -> None:
-    if key == "client_ip_address":
-        _check_ip(value, path, out)
-    elif key in ("fbc", "fbp"):
-        if not _FB_COOKIE.fullmatch(value):
-            out.append(
-                found(
-                    f"{key}_format",
-                    path,
-                    f"{key} does not look like fb.<subdomain index>.<creation time in ms>.<id>; "
-                    "Meta will not match on it. Send the _"
-                    f"{key} cookie exactly as the browser holds it.",
-                )
-            )
-        return
-    elif key in APP_ONLY_KEYS and source != "app":
+def _check_text(key: str, value: Any, path: str, _source: object, out: list[Finding]) -> None:
+    if not isinstance(value, str):
+        out.append(_type_error(key, path, value, "a string"))
+    elif _SHA256_ANY_CASE.fullmatch(value):
+        out.append(_hashed_warning(key, path))
+
+
+def _check_app_only(key: str, value: Any, path: str, source: object, out: list[Finding]) -> None:
+    if source != "app":
         out.append(
             found(
                 "app_only_user_key",
@@ -184,32 +162,93 @@ def _check_clear_text(key: str, value: str, path: str, source: object, out: list
                 f"{key} is used only with action_source=app; Meta ignores it on other events.",
             )
         )
-    if _SHA256_ANY_CASE.fullmatch(value):
+    _check_text(key, value, path, source, out)
+
+
+def _check_cookie(key: str, value: Any, path: str, _source: object, out: list[Finding]) -> None:
+    if not isinstance(value, str):
+        out.append(_type_error(key, path, value, "a string"))
+    elif not _FB_COOKIE.fullmatch(value):
+        out.append(
+            found(
+                f"{key}_format",
+                path,
+                f"{key} does not look like fb.<subdomain index>.<creation time in ms>.<id>; "
+                f"Meta will not match on it. Send the _{key} cookie exactly as the browser "
+                "holds it.",
+            )
+        )
+
+
+def _check_id(key: str, value: Any, path: str, _source: object, out: list[Finding]) -> None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        out.append(_type_error(key, path, value, "a string or an integer"))
+    elif key == "lead_id" and not _is_lead_id(str(value)):
+        out.append(
+            found(
+                "lead_id_format",
+                path,
+                "lead_id should be the 15-16 digit id of a Lead Ads lead; Meta rejects other ids.",
+            )
+        )
+    elif isinstance(value, str) and _SHA256_ANY_CASE.fullmatch(value):
         out.append(_hashed_warning(key, path))
 
 
+def _check_client_ip(key: str, value: Any, path: str, _source: object, out: list[Finding]) -> None:
+    if not isinstance(value, str):
+        out.append(_type_error(key, path, value, "a string"))
+    else:
+        _check_ip(value, path, out)
+
+
+def _no_check(_key: str, _value: Any, _path: str, _source: object, _out: list[Finding]) -> None:
+    """Keys Meta's table does not describe (Segment's partner_*): accepted as they are."""
+
+
 def _check_ip(value: str, path: str, out: list[Finding]) -> None:
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
+    rule = _ip_rule(value)
+    if rule == "client_ip_invalid":
         out.append(
             found(
-                "client_ip_invalid",
+                rule,
                 path,
                 "client_ip_address is not an IPv4 or IPv6 address (no spaces, never hashed). "
                 "Send the user's address as the server saw it.",
             )
         )
-        return
-    if not address.is_global:
+    elif rule == "client_ip_not_public":
         out.append(
             found(
-                "client_ip_not_public",
+                rule,
                 path,
                 "client_ip_address is a private, loopback or reserved address; Meta needs the "
                 "user's public address (check X-Forwarded-For handling).",
             )
         )
+
+
+@lru_cache(maxsize=4096)  # parsing costs microseconds and a user's events repeat their address
+def _ip_rule(value: str) -> str | None:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return "client_ip_invalid"
+    return None if address.is_global else "client_ip_not_public"
+
+
+_Check = Callable[[str, Any, str, object, list[Finding]], None]
+# One checker per known key: a dict lookup instead of a chain of membership tests.
+_CHECKS: dict[str, _Check] = {
+    **dict.fromkeys(HASHED_KEYS | {"external_id"}, _check_hashed),
+    **dict.fromkeys(CLEAR_TEXT_KEYS, _check_text),
+    **dict.fromkeys(APP_ONLY_KEYS, _check_app_only),
+    **dict.fromkeys(("fbc", "fbp"), _check_cookie),
+    **dict.fromkeys(CLEAR_ID_KEYS, _check_id),
+    "client_ip_address": _check_client_ip,
+    "partner_id": _no_check,
+    "partner_name": _no_check,
+}
 
 
 def _is_lead_id(text: str) -> bool:
