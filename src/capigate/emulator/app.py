@@ -27,13 +27,17 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class EmulatorApp(Starlette):
-    """A Starlette app that remembers the server's own ``send`` (to drop connections)."""
+    """A Starlette app that remembers the server's own ``send`` (to drop connections).
+
+    Mounted inside another app it sees that app's wrapped ``send``; wrap the outer app in
+    ``connection.RememberServerSend`` to keep dropped connections clean there too.
+    """
 
     emulator: Emulator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            scope[RAW_SEND_KEY] = send
+            scope.setdefault(RAW_SEND_KEY, send)
         await super().__call__(scope, receive, send)
 
 

@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 import httpx
-from starlette.types import Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 RAW_SEND_KEY = "capigate.emulator.raw_send"
 _MAX_YIELDS = 100
@@ -21,6 +21,18 @@ _MAX_YIELDS = 100
 
 class DroppedConnection(httpx.RemoteProtocolError):
     """The emulator dropped the connection on purpose (a scripted fault)."""
+
+
+class RememberServerSend:
+    """ASGI wrapper for an outer app that mounts the emulator: keeps the server's ``send``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault(RAW_SEND_KEY, send)
+        await self.app(scope, receive, send)
 
 
 async def drop_connection(scope: Scope, send: Send) -> None:

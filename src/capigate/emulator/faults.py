@@ -65,6 +65,18 @@ class Fault:
     body: str | None = None  # a raw non-JSON body (a proxy's 502 page) instead of Graph's error
     pixel_id: str | None = None
 
+    def label(self) -> str:
+        """A short description for the request log: ``fault code=2 status=500 delay_s=1``."""
+        error = self.error()
+        parts = ["fault"]
+        if error is not None:
+            parts.append(f"code={error.code} status={error.status}")
+        if self.delay_s:
+            parts.append(f"delay_s={self.delay_s}")
+        if self.drop_connection:
+            parts.append("drop_connection")
+        return " ".join(parts)
+
     def error(self) -> GraphError | None:
         """The Graph error this fault answers with; None for a delay-only fault."""
         if self.code is None and self.status is None and self.body is None:
@@ -189,7 +201,7 @@ class FaultPlan:
                         fault.drop_connection,
                         fault.error(),
                         fault.body,
-                        label=f"fault code={fault.code} status={fault.status}",
+                        label=fault.label(),
                     )
             return self._throttled(pixel_id)
 
