@@ -50,7 +50,12 @@ class PostgresStore:
     """The ``Store`` protocol on PostgreSQL; the pool opens on first use."""
 
     def __init__(
-        self, url: str, *, clock: Clock = system_clock, max_size: int = POOL_MAX_SIZE
+        self,
+        url: str,
+        *,
+        clock: Clock = system_clock,
+        max_size: int = POOL_MAX_SIZE,
+        timeout_s: float = POOL_TIMEOUT_S,
     ) -> None:
         self._clock = clock
         self._depth = DepthGauge(clock)
@@ -60,7 +65,7 @@ class PostgresStore:
             min_size=1,
             max_size=max_size,
             open=False,
-            timeout=POOL_TIMEOUT_S,
+            timeout=timeout_s,
             kwargs={"autocommit": True, "row_factory": dict_row},
             configure=_configure,
         )

@@ -1,0 +1,96 @@
+"""PostgreSQL store on a real server: SKIP LOCKED, JSONB, concurrent migrators, error wrapping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from capigate.errors import StoreError
+from capigate.store import NewEvent
+from capigate.store.postgres import PostgresStore
+from tests.contract.pg_schema import pg_schema_url
+
+pytestmark = pytest.mark.postgres
+T0 = 1_763_800_000.0
+
+
+def _event(event_id: str) -> NewEvent:
+    payload = {"event_name": "Lead", "event_id": event_id, "user_data": {"em": ["ab"]}}
+    return NewEvent("1", "Lead", event_id, int(T0), "website", "web", None, None, payload, 3, [])
+
+
+@pytest.fixture
+async def url() -> AsyncIterator[str]:
+    """A store URL on a fresh schema."""
+    async with pg_schema_url() as schema_url:
+        yield schema_url
+
+
+@pytest.fixture
+async def store(url: str) -> AsyncIterator[PostgresStore]:
+    """A migrated PostgreSQL store on a fresh schema."""
+    opened = PostgresStore(url)
+    await opened.migrate()
+    yield opened
+    await opened.close()
+
+
+async def test_lease_skips_rows_locked_by_another_transaction(
+    store: PostgresStore, url: str
+) -> None:
+    """Rows another worker is locking are skipped at once, not waited for."""
+    ids = [r.id for r in await store.enqueue([_event(f"e{i}") for i in range(6)], now_s=T0)]
+    async with await psycopg.AsyncConnection.connect(url) as other, other.transaction():
+        await other.execute(
+            "SELECT id FROM marketing_events WHERE id = ANY(%s) FOR UPDATE", [ids[:2]]
+        )
+        batch = await asyncio.wait_for(
+            store.lease_batch(worker_id="w", now_s=T0, lease_s=30), timeout=5
+        )
+    assert batch is not None
+    assert sorted(e.id for e in batch.events) == sorted(ids[2:])
+
+
+async def test_payload_is_stored_as_queryable_jsonb(store: PostgresStore, url: str) -> None:
+    """The hashed Meta payload is JSONB, so operators can query into it."""
+    await store.enqueue([_event("j1")], now_s=T0)
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT jsonb_typeof(payload), payload #>> '{user_data,em,0}' FROM marketing_events"
+        )
+        assert await cur.fetchone() == ("object", "ab")
+
+
+async def test_concurrent_migrators_apply_each_migration_once(url: str) -> None:
+    """Two processes starting at once: one applies the schema, the other finds it current."""
+    stores = [PostgresStore(url) for _ in range(2)]
+    try:
+        applied = await asyncio.gather(*(s.migrate() for s in stores))
+        assert sorted(applied, key=len) == [[], ["0001_initial"]]
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_driver_errors_become_store_errors(url: str) -> None:
+    """A database error surfaces as StoreError with the driver's error as its cause."""
+    unmigrated = PostgresStore(url)
+    try:
+        with pytest.raises(StoreError, match="marketing_events") as caught:
+            await unmigrated.enqueue([_event("x")], now_s=T0)
+        assert isinstance(caught.value.__cause__, psycopg.Error)
+    finally:
+        await unmigrated.close()
+
+
+async def test_unreachable_server_is_a_store_error() -> None:
+    """No server answering: StoreError after the pool timeout, not a hang."""
+    unreachable = PostgresStore("postgresql://postgres@127.0.0.1:1/test", timeout_s=0.5)
+    try:
+        with pytest.raises(StoreError, match="PostgreSQL"):
+            await unreachable.outbox_depth()
+    finally:
+        await unreachable.close()
