@@ -15,12 +15,13 @@ from capigate.models.event import (
     OriginalEventData,
     ServerEvent,
 )
-from capigate.models.parse import from_dict, parse_event
-from capigate.models.user import HASHED_KEYS, UserData, UserValue
+from capigate.models.parse import from_dict, parse_event, parse_wire, write_event
+from capigate.models.user import HASHED_KEYS, SDK_HASHED_KEYS, UserData, UserValue
 
 __all__ = [
     "EXTINFO_SLOTS",
     "HASHED_KEYS",
+    "SDK_HASHED_KEYS",
     "STANDARD_KEYS",
     "ActionSource",
     "AppData",
@@ -35,4 +36,6 @@ __all__ = [
     "UserValue",
     "from_dict",
     "parse_event",
+    "parse_wire",
+    "write_event",
 ]

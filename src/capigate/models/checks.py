@@ -6,9 +6,19 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from capigate.models.event import ActionSource
+
+# isinstance() with tuples: an ``X | Y`` union would be rebuilt on every call.
+_STR_INT = (str, int)
+_NUMBER = (int, float)
+_STR_BOOL = (str, bool)
+_SEQUENCE = (list, tuple)
+
+Check = Callable[[Any], Any]  # wire value -> model value, or BadValue
+Convert = Callable[[Any], Any]  # model value -> wire value
 
 
 class BadValue(Exception):
@@ -36,7 +46,7 @@ def as_id(v: Any) -> str:
 
 
 def as_str_or_int(v: Any) -> str | int:
-    if isinstance(v, str | int) and not isinstance(v, bool):
+    if isinstance(v, _STR_INT) and not isinstance(v, bool):
         return v
     raise BadValue("a string or an integer")
 
@@ -60,7 +70,7 @@ def as_seconds(v: Any) -> int:
 
 def as_number(v: Any) -> float:
     """Money and shares: numbers, or numeric strings as Meta's own examples send them."""
-    if isinstance(v, int | float) and not isinstance(v, bool):
+    if isinstance(v, _NUMBER) and not isinstance(v, bool):
         if math.isfinite(v):
             return v
         raise BadValue("a finite number")
@@ -84,7 +94,7 @@ def as_flag(v: Any) -> bool:
 
 
 def as_str_or_flag(v: Any) -> str | bool:
-    if isinstance(v, str | bool):
+    if isinstance(v, _STR_BOOL):
         return v
     raise BadValue("a string or true/false")
 
@@ -92,7 +102,7 @@ def as_str_or_flag(v: Any) -> str | bool:
 def as_user_value(v: Any) -> str | tuple[str, ...]:
     if isinstance(v, str):
         return v
-    if isinstance(v, list | tuple) and all(isinstance(item, str) for item in v):
+    if isinstance(v, _SEQUENCE) and all(isinstance(item, str) for item in v):
         return tuple(v)
     raise BadValue("a string or a list of strings")
 
@@ -106,3 +116,20 @@ def as_action_source(v: Any) -> ActionSource:
     if source is None:
         raise BadValue(f"one of {_ACTION_SOURCE_NAMES}", "action_source_enum")
     return source
+
+
+# Wire converters: model value -> JSON value, where the two differ.
+
+
+def flag_to_int(v: bool) -> int:
+    """Meta documents app tracking flags as 0/1."""
+    return int(v)
+
+
+def enum_value(v: ActionSource) -> str:
+    return v.value
+
+
+def strings_to_wire(v: str | tuple[str, ...]) -> str | list[str]:
+    """A tuple of match-key values becomes a list without empty items."""
+    return [item for item in v if item] if isinstance(v, tuple) else v

@@ -1,20 +1,17 @@
-"""Meta's wire shape -> ``ServerEvent``: type checks only, every problem reported with its path.
+"""Meta's wire shape <-> the event model, through the tables of ``capigate.models.schema``.
 
 Type errors are this module's business; Meta's rules (required fields per ``action_source``,
 time window, hashing) belong to ``capigate.validate``. ``null`` means "absent" everywhere.
-The parser is table driven: one dict of checks per object, so a field is one dict lookup and
-one call, and a JSONPath string is built only when something is wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from capigate.errors import ValidationError
-from capigate.findings import Finding, error, warning
+from capigate.findings import Finding, warning
 from capigate.models import checks as c
-from capigate.models.app import EXTINFO_SLOTS, AppData, ExtInfo
+from capigate.models.app import AppData
 from capigate.models.custom import Content, CustomData
 from capigate.models.event import (
     AttributionData,
@@ -22,175 +19,47 @@ from capigate.models.event import (
     OriginalEventData,
     ServerEvent,
 )
-from capigate.models.user import UserData
-
-Check = Callable[[Any], Any]
-
-
-class _Nested:
-    """A check that needs the path and the findings list (objects and arrays)."""
-
-    def parse(self, value: Any, path: str, findings: list[Finding]) -> Any:
-        raise NotImplementedError
+from capigate.models.schema import Entry, ExtInfoNode, Items, Shape, Trusted, field
+from capigate.models.user import HASHED_KEYS, SDK_HASHED_KEYS, UserData
 
 
-class _Shape(_Nested):
-    """A JSON object parsed into a dataclass; ``open`` objects keep unknown keys as custom."""
-
-    def __init__(
-        self,
-        cls: Callable[..., Any],
-        checks: Mapping[str, Check | _Nested],
-        spec: str,
-        *,
-        required: tuple[str, ...] = (),
-        open_: bool = False,
-    ) -> None:
-        self.cls, self.checks, self.spec = cls, checks, spec
-        self.required, self.open = required, open_
-
-    def parse(self, value: Any, path: str, findings: list[Finding]) -> Any:
-        if not isinstance(value, Mapping):
-            findings.append(
-                error(path, "type", f"{path[2:] or 'event'} must be an object", self.spec)
-            )
-            return None
-        kwargs: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        checks = self.checks
-        for key, item in value.items():
-            if item is None:
-                continue
-            check = checks.get(key)
-            if check is None:
-                self._unknown(key, item, path, extra, findings)
-            elif isinstance(check, _Nested):
-                kwargs[key] = check.parse(item, f"{path}.{key}", findings)
-            else:
-                try:
-                    kwargs[key] = check(item)
-                except c.BadValue as bad:
-                    where = f"{path}.{key}"
-                    message = f"{where[2:]} must be {bad.expected}"
-                    findings.append(error(where, bad.rule, message, self.spec))
-        if self.required and not self._has_required(value, kwargs, path, findings):
-            return None
-        if extra:
-            kwargs["custom_properties"] = extra
-        return self.cls(**kwargs)
-
-    def _has_required(
-        self, value: Mapping[str, Any], kwargs: dict[str, Any], path: str, findings: list[Finding]
-    ) -> bool:
-        """Report absent required keys; a present but invalid one was reported already."""
-        for key in self.required:
-            if value.get(key) is None:
-                where = f"{path}.{key}"
-                findings.append(error(where, "required", f"{where[2:]} is required", self.spec))
-        return all(kwargs.get(key) is not None for key in self.required)
-
-    def _unknown(
-        self, key: str, item: Any, path: str, extra: dict[str, Any], findings: list[Finding]
-    ) -> None:
-        if self.open:
-            extra[key] = item
-            return
-        where = f"{path}.{key}"
-        message = f"unexpected key {key!r} in {path[2:] or 'the event'}: Meta rejects unknown keys"
-        findings.append(error(where, "unknown_key", message, self.spec))
+def _fields(check: c.Check, *keys: str, to_wire: c.Convert | None = None) -> dict[str, Entry]:
+    return dict.fromkeys(keys, field(check, to_wire))
 
 
-class _Items(_Nested):
-    """A JSON array whose items all pass one check; parsed into a tuple."""
-
-    def __init__(self, item: Check | _Nested, spec: str) -> None:
-        self.item, self.spec = item, spec
-
-    def parse(self, value: Any, path: str, findings: list[Finding]) -> Any:
-        if not isinstance(value, list | tuple):
-            findings.append(error(path, "type", f"{path[2:]} must be a list", self.spec))
-            return None
-        item = self.item
-        if isinstance(item, _Nested):
-            return tuple(item.parse(v, f"{path}[{i}]", findings) for i, v in enumerate(value))
-        out = []
-        for i, v in enumerate(value):
-            try:
-                out.append(item(v))
-            except c.BadValue as bad:
-                where = f"{path}[{i}]"
-                findings.append(
-                    error(where, bad.rule, f"{where[2:]} must be {bad.expected}", self.spec)
-                )
-        return tuple(out)
-
-
-class _ExtInfo(_Nested):
-    """``extinfo``: exactly 16 entries; numbers become strings and ``null`` an empty string."""
-
-    def parse(self, value: Any, path: str, findings: list[Finding]) -> Any:
-        if not isinstance(value, list | tuple):
-            findings.append(error(path, "type", "app_data.extinfo must be a list", "§5.1"))
-            return None
-        if len(value) != EXTINFO_SLOTS:
-            message = f"app_data.extinfo needs exactly 16 entries (got {len(value)})"
-            findings.append(error(path, "extinfo_length", message, "§5.1"))
-            return None
-        slots = []
-        for i, v in enumerate(value):
-            if v is None:
-                slots.append("")
-            elif isinstance(v, str | int | float) and not isinstance(v, bool):
-                slots.append(v if isinstance(v, str) else str(v))
-            else:
-                message = f"app_data.extinfo[{i}] must be a string"
-                findings.append(error(f"{path}[{i}]", "type", message, "§5.1"))
-        return ExtInfo.from_list(slots) if len(slots) == EXTINFO_SLOTS else None
-
-
-def _fields(check: Check, *keys: str) -> dict[str, Check]:
-    return dict.fromkeys(keys, check)
-
-
-_USER_DATA = _Shape(
+USER_DATA = Shape(
     UserData,
     {
-        **_fields(c.as_user_value, "em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country"),
-        **_fields(
-            c.as_user_value, "external_id", "f5first", "f5last", "fi", "dobd", "dobm", "doby"
-        ),
-        **_fields(c.as_user_value, "app_user_id"),
+        **_fields(c.as_user_value, *HASHED_KEYS, *SDK_HASHED_KEYS, to_wire=c.strings_to_wire),
         **_fields(c.as_str, "client_ip_address", "client_user_agent", "fbc", "fbp", "anon_id"),
         **_fields(c.as_str, "madid", "ctwa_clid", "partner_name"),
         **_fields(c.as_id, "subscription_id", "page_id", "page_scoped_user_id", "ig_account_id"),
-        **_fields(
-            c.as_id, "ig_sid", "whatsapp_business_account_id", "instagram_business_account_id"
-        ),
-        **_fields(c.as_id, "partner_id"),
+        **_fields(c.as_id, "ig_sid", "whatsapp_business_account_id", "partner_id"),
+        **_fields(c.as_id, "instagram_business_account_id"),
         **_fields(c.as_str_or_int, "fb_login_id", "lead_id"),
     },
     "§3.1",
 )
 
-_CONTENT = _Shape(
+CONTENT = Shape(
     Content,
     {
-        "id": c.as_id,
-        "quantity": c.as_int,
-        "item_price": c.as_number,
+        "id": field(c.as_id),
+        "quantity": field(c.as_int),
+        "item_price": field(c.as_number),
         **_fields(c.as_str, "delivery_category", "title", "description", "brand", "category"),
     },
     "§4",
 )
 
-_CUSTOM_DATA = _Shape(
+CUSTOM_DATA = Shape(
     CustomData,
     {
         **_fields(c.as_number, "value", "predicted_ltv", "net_revenue"),
-        "content_ids": _Items(c.as_id, "§4"),
-        "contents": _Items(_CONTENT, "§4"),
-        "num_items": c.as_int,
-        "status": c.as_str_or_flag,
+        "content_ids": field(Items(c.as_id, "§4")),
+        "contents": field(Items(CONTENT, "§4")),
+        "num_items": field(c.as_int),
+        "status": field(c.as_str_or_flag),
         **_fields(c.as_id, "order_id", "item_number", "product_catalog_id"),
         **_fields(c.as_str, "currency", "content_type", "content_name", "content_category"),
         **_fields(c.as_str, "search_string", "delivery_category", "lead_event_source"),
@@ -200,79 +69,130 @@ _CUSTOM_DATA = _Shape(
     open_=True,
 )
 
-_APP_DATA = _Shape(
+APP_DATA = Shape(
     AppData,
     {
-        **_fields(c.as_flag, "advertiser_tracking_enabled", "application_tracking_enabled"),
-        **_fields(c.as_flag, "consider_views", "include_dwell_data", "include_video_data"),
-        "extinfo": _ExtInfo(),
-        "url_schemes": _Items(c.as_str, "§5"),
+        **_fields(
+            c.as_flag,
+            "advertiser_tracking_enabled",
+            "application_tracking_enabled",
+            "consider_views",
+            "include_dwell_data",
+            "include_video_data",
+            to_wire=c.flag_to_int,
+        ),
+        "extinfo": field(ExtInfoNode()),
+        "url_schemes": field(Items(c.as_str, "§5")),
         **_fields(c.as_str, "campaign_ids", "install_referrer", "installer_package", "vendor_id"),
         **_fields(c.as_str, "windows_attribution_id", "receipt_data"),
     },
     "§5",
 )
 
-_ORIGINAL_EVENT_DATA = _Shape(
+ORIGINAL_EVENT_DATA = Shape(
     OriginalEventData,
-    {"event_name": c.as_str, "event_time": c.as_seconds, "order_id": c.as_id, "event_id": c.as_id},
+    {
+        "event_name": field(c.as_str),
+        "event_time": field(c.as_seconds),
+        **_fields(c.as_id, "order_id", "event_id"),
+    },
     "§2",
 )
 
-_ATTRIBUTION_DATA = _Shape(
+ATTRIBUTION_SETTING = Shape(
+    AttributionSetting,
+    _fields(c.as_int, "inactivity_window_hours", "reattribution_window_hours"),
+    "§2",
+)
+
+ATTRIBUTION_DATA = Shape(
     AttributionData,
     {
         **_fields(c.as_int, "visit_time", "attr_window", "touchpoint_ts"),
         **_fields(c.as_number, "attribution_share", "attribution_value", "total_credit"),
         **_fields(c.as_id, "ad_id", "adset_id", "campaign_id", "touchpoint_id"),
         **_fields(c.as_str, "scope", "attribution_model", "attribution_source", "touchpoint_type"),
-        **_fields(
-            c.as_str, "attribution_method", "decline_reason", "auditing_token", "linkage_key"
-        ),
-        **_fields(c.as_str, "partner_client_id"),
-        "attribution_setting": _Shape(
-            AttributionSetting,
-            _fields(c.as_int, "inactivity_window_hours", "reattribution_window_hours"),
-            "§2",
-        ),
+        **_fields(c.as_str, "attribution_method", "decline_reason", "auditing_token"),
+        **_fields(c.as_str, "linkage_key", "partner_client_id"),
+        "attribution_setting": field(ATTRIBUTION_SETTING),
     },
     "§2",
 )
 
-_SERVER_EVENT = _Shape(
+SERVER_EVENT = Shape(
     ServerEvent,
     {
-        "event_name": c.as_str,
-        "event_time": c.as_seconds,
-        "event_id": c.as_id,
-        "action_source": c.as_action_source,
+        "event_name": field(c.as_str),
+        "event_time": field(c.as_seconds),
+        "event_id": field(c.as_id),
+        "action_source": field(c.as_action_source, c.enum_value),
         **_fields(c.as_str, "event_source_url", "referrer_url", "messaging_channel"),
         **_fields(c.as_str, "customer_segmentation", "advanced_measurement_table"),
-        "user_data": _USER_DATA,
-        "custom_data": _CUSTOM_DATA,
-        "app_data": _APP_DATA,
-        "original_event_data": _ORIGINAL_EVENT_DATA,
-        "attribution_data": _ATTRIBUTION_DATA,
-        "opt_out": c.as_flag,
-        "data_processing_options": _Items(c.as_str, "§2"),
+        "user_data": field(USER_DATA),
+        "custom_data": field(CUSTOM_DATA),
+        "app_data": field(APP_DATA),
+        "original_event_data": field(ORIGINAL_EVENT_DATA),
+        "attribution_data": field(ATTRIBUTION_DATA),
+        "opt_out": field(c.as_flag),
+        "data_processing_options": field(Items(c.as_str, "§2")),
         **_fields(c.as_int, "data_processing_options_country", "data_processing_options_state"),
     },
     "§2",
     required=("event_name", "event_time", "action_source", "user_data"),
+    # Required keys are written even when empty so the validator can name what is wrong;
+    # an empty data_processing_options means "explicitly no Limited Data Use" (spec §2).
+    keep=frozenset({"event_name", "action_source", "user_data", "data_processing_options"}),
 )
+
+_NORMALIZED_EVENT = Shape(
+    ServerEvent,
+    {key: entry[:4] for key, entry in SERVER_EVENT.table.items()}
+    | {"user_data": field(Trusted(USER_DATA))},
+    SERVER_EVENT.spec,
+    required=SERVER_EVENT.required,
+    keep=SERVER_EVENT.keep,
+)
+
+
+def _fraction_warning(data: Any, findings: list[Finding]) -> None:
+    time = data["event_time"]
+    if isinstance(time, float) and not time.is_integer():
+        message = f"event_time {time} has a fraction; Meta takes whole seconds, so it was truncated"
+        findings.append(warning("$.event_time", "event_time_fraction", message, "§7.1"))
 
 
 def parse_event(data: Any) -> tuple[ServerEvent | None, list[Finding]]:
     """Parse one event in Meta's wire shape; ``None`` when any finding is an error."""
     findings: list[Finding] = []
-    event = _SERVER_EVENT.parse(data, "$", findings)
+    event = SERVER_EVENT.parse(data, "$", findings, True)
     if findings and any(f.is_error for f in findings):
         return None, findings
-    time = data["event_time"]
-    if isinstance(time, float) and not time.is_integer():
-        message = f"event_time {time} has a fraction; Meta takes whole seconds, so it was truncated"
-        findings.append(warning("$.event_time", "event_time_fraction", message, "§7.1"))
+    _fraction_warning(data, findings)
     return event, findings
+
+
+def parse_wire(
+    data: Any, *, normalized_user_data: bool = False
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """Type-check one wire event and return it in canonical wire form, building no dataclass.
+
+    Equal to ``event_to_wire(from_dict(data))`` whenever that succeeds; ``None`` when any
+    finding is an error. This is the pipeline's fast path. ``normalized_user_data`` says that
+    ``user_data`` comes from ``capigate.normalize``: its values are not checked again.
+    """
+    findings: list[Finding] = []
+    shape = _NORMALIZED_EVENT if normalized_user_data else SERVER_EVENT
+    wire = shape.parse(data, "$", findings, False)
+    if findings and any(f.is_error for f in findings):
+        return None, findings
+    _fraction_warning(data, findings)
+    return wire, findings
+
+
+def write_event(event: ServerEvent) -> dict[str, Any]:
+    """The canonical wire dict of ``event``."""
+    wire: dict[str, Any] = SERVER_EVENT.write(event)
+    return wire
 
 
 def from_dict(data: Any) -> ServerEvent:

@@ -9,6 +9,8 @@ UserValue = str | tuple[str, ...] | None
 
 # Keys whose values Meta wants as SHA-256 of the normalized value (spec §3.1).
 HASHED_KEYS = ("em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id")
+# SDK-only variants that the SDKs hash too (spec §3.1, UNCERTAIN whether Meta still reads them).
+SDK_HASHED_KEYS = ("f5first", "f5last", "fi", "dobd", "dobm", "doby", "app_user_id")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
