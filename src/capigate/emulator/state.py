@@ -42,6 +42,7 @@ class EmulatorState:
         self._batches: deque[_Batch] = deque()
         self._first_seen: dict[DedupKey, float] = {}
         self._prune_at = 1_024
+        self._pruned_at_s = float("-inf")
         self._event_count = 0
         self.request_count = 0
 
@@ -51,6 +52,7 @@ class EmulatorState:
             self._requests.clear()
             self._batches.clear()
             self._first_seen.clear()
+            self._pruned_at_s = float("-inf")
             self._event_count = 0
             self.request_count = 0
 
@@ -71,7 +73,8 @@ class EmulatorState:
             self._event_count += len(events)
             while self._event_count > self._max_events and len(self._batches) > 1:
                 self._event_count -= len(self._batches.popleft().deduplicated)
-            if len(self._first_seen) > self._prune_at:
+            stale = now_s - self._pruned_at_s >= self._dedup_window_s
+            if stale or len(self._first_seen) > self._prune_at:
                 self._prune(now_s)
         return flags
 
@@ -98,6 +101,11 @@ class EmulatorState:
                 recorded.append({**event, **extra, "deduplicated": duplicate})
         return recorded
 
+    def dedup_key_count(self) -> int:
+        """How many dedup keys are held (expired ones go at the next pruning)."""
+        with self._lock:
+            return len(self._first_seen)
+
     def requests(self) -> list[dict[str, Any]]:
         """The request log, oldest first."""
         with self._lock:
@@ -118,3 +126,4 @@ class EmulatorState:
         horizon_s = now_s - self._dedup_window_s
         self._first_seen = {k: t for k, t in self._first_seen.items() if t > horizon_s}
         self._prune_at = max(1_024, 2 * len(self._first_seen))
+        self._pruned_at_s = now_s
