@@ -302,3 +302,25 @@ def test_child_builds_jsonpaths() -> None:
     assert child("$", "events") == "$.events"
     assert child("$.a", 3) == "$.a[3]"
     assert child("$", "a b") == "$['a b']"
+
+
+def test_unreadable_characters_are_a_yaml_error() -> None:
+    """A control character is refused by the YAML reader, still as a PlanError."""
+    (finding,) = _errors(GOOD.replace("UZS", "U\x07S", 1))
+    assert finding.rule == "yaml_syntax" and finding.message.startswith("plan.yaml")
+
+
+def test_missing_sources_is_required() -> None:
+    """Every event says who may send it."""
+    (finding,) = _errors(_broken("    sources: [website]\n", ""))
+    assert (finding.rule, finding.path) == ("field_required", "$.events.signup.sources")
+
+
+def test_yaml_anchors_and_merge_keys_share_fields() -> None:
+    """Plans may factor common fields with `<<: *anchor`."""
+    text = GOOD.replace("  signup:\n", "  signup: &base\n") + (
+        "  signup_again:\n    <<: *base\n    event_id: again_{session_id}\n"
+    )
+    plan = load_plan(text)
+    again = plan.events["signup_again"]
+    assert again.event_name == "CompleteRegistration" and again.event_id == "again_{session_id}"

@@ -68,11 +68,8 @@ def child(parent: str, key: object) -> str:
 
 def load_plan(text: str, *, name: str = "<plan>") -> Plan:
     """Parse and check the structure of a plan; ``PlanError`` lists every problem."""
-    node, data = _parse(text, name)
     reader = _Reader(name)
-    if node is not None:
-        reader.index(node, "$")
-    plan = reader.plan(data)
+    plan = reader.plan(_parse(text, reader))
     if reader.findings:
         raise PlanError(_summary(name, reader.findings), reader.findings)
     return plan
@@ -101,23 +98,26 @@ def _summary(name: str, findings: list[Finding]) -> str:
     return f"{name}: the tracking plan has {len(findings)} problem(s):\n{lines}"
 
 
-def _parse(text: str, name: str) -> tuple[yaml.Node | None, Any]:
-    """The composed node tree (for line numbers) and the plain data, or a ``PlanError``."""
-    loader = yaml.SafeLoader(text)
+def _parse(text: str, reader: _Reader) -> Any:
+    """The plain data of ``text``; lines are indexed first (merge keys rewrite the nodes)."""
+    name = reader.name
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            reader.index(node, "$")
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}" if mark else name
         problem = f"{where}: not valid YAML: {exc.problem or exc.context}"
-        raise PlanError(problem, [error("$", "yaml_syntax", problem, SPEC)]) from None
     except yaml.YAMLError as exc:
         problem = f"{name}: not valid YAML: {exc}"
-        raise PlanError(problem, [error("$", "yaml_syntax", problem, SPEC)]) from None
-    finally:
-        loader.dispose()
-    return node, data
+    raise PlanError(problem, [error("$", "yaml_syntax", problem, SPEC)])
 
 
 class _Reader:
