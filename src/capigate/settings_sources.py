@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from capigate.errors import ConfigError
+from capigate.plan.model import SOURCE_KINDS
 from capigate.secret import Secret
 from capigate.sources import Source, SourceKind, hash_key
 
@@ -96,7 +97,7 @@ def _source(where: str, entry: Any, secrets: Secrets, pixel_ids: set[str]) -> So
         name=name,
         kind=kind,
         key_digests=_digests(where, name, entry, kind, secrets),
-        channel=str(entry.get("channel") or name),
+        channel=_channel(where, entry.get("channel"), name, kind),
         origins=_origins(where, entry.get("origins"), required=browser),
         events=_events(where, entry.get("events")),
         request_context=_bool(f"{where}.request_context", entry.get("request_context", browser)),
@@ -105,6 +106,17 @@ def _source(where: str, entry: Any, secrets: Secrets, pixel_ids: set[str]) -> So
         rate_per_s=_positive(f"{where}.rate_per_s", entry.get("rate_per_s", 2.0)),
         rate_burst=int(_positive(f"{where}.rate_burst", entry.get("rate_burst", 20))),
     )
+
+
+def _channel(where: str, value: Any, name: str, kind: SourceKind) -> str:
+    """The plan's name for this kind of sender; defaults from the name, then the kind."""
+    if value is None:
+        if name in SOURCE_KINDS:
+            return name
+        return "website" if kind is SourceKind.BROWSER else "server"
+    if value not in SOURCE_KINDS:
+        raise ConfigError(f"{where}.channel: must be one of {', '.join(sorted(SOURCE_KINDS))}")
+    return str(value)
 
 
 def _kind(where: str, value: Any) -> SourceKind:

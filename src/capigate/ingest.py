@@ -1,0 +1,253 @@
+"""The ingest use case: items -> identity check -> enrichment -> plan -> pipeline -> outbox.
+
+Batch semantics: a request is all or nothing. If any event has an error, the request is
+refused (422, every finding listed with its JSONPath into the request body) and nothing is
+stored; a caller fixes the listed fields and resends the whole batch, and dedup makes the
+resend safe. Raw PII stays inside this module: only hashed payloads reach the store, and
+stored warnings keep path and rule, never a message that could quote a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from capigate import enrich, pipeline, telegram
+from capigate.errors import AuthError, ConfigError, ValidationError
+from capigate.findings import Finding
+from capigate.ingest_paths import request_path
+from capigate.plan.mapping import Mapped, to_meta_event
+from capigate.plan.model import ACTION_SOURCES, Plan, SourceInfo
+from capigate.settings import Settings
+from capigate.sources import BROWSER_ACTION_SOURCE, DEV_SOURCE, Source
+from capigate.store import NewEvent, Store
+
+IDENTITY_CLAIMS = ("telegram_id", "user_id")  # a browser key may claim these only with initData
+FORBIDDEN_RULES = frozenset({"source_not_allowed", "action_source_not_allowed"})
+UNKNOWN_EVENT_RULE = "unknown_event"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent the request and what the request itself says about the user."""
+
+    source: Source
+    facts: enrich.RequestFacts | None = None
+    init_data: str | None = None  # header X-Telegram-Init-Data
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """The outcome for one event of an accepted request."""
+
+    index: int
+    status: str
+    event_id: str
+    event_name: str
+    warnings: tuple[Finding, ...]
+
+
+class Rejected(ValidationError):
+    """422: the request's events have errors; ``valid_keys`` is set when a key was unknown."""
+
+    def __init__(self, findings: Sequence[Finding], valid_keys: Sequence[str] | None) -> None:
+        super().__init__("invalid events", findings)
+        self.valid_keys = valid_keys
+
+
+class NotAllowed(AuthError):
+    """403: the source may not send these events; ``findings`` says which and why."""
+
+    def __init__(self, message: str, findings: Sequence[Finding]) -> None:
+        super().__init__(message, status=403)
+        self.findings = list(findings)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    event: NewEvent
+    warnings: tuple[Finding, ...]
+
+
+class Ingestor:
+    """Turns ingest items into stored outbox events (the only writer of ingest data)."""
+
+    def __init__(self, *, plan: Plan, store: Store, settings: Settings) -> None:
+        self._plan = plan
+        self._store = store
+        self._settings = settings
+        self._pixels = {p.id: p for p in settings.pixels}
+        self._default_pixel = _default_pixel(plan, settings)
+        token = settings.telegram_bot_token
+        self._telegram_key = telegram.secret_key(token) if token else None
+        self._options = pipeline.PipelineOptions(default_region=plan.defaults.default_region)
+
+    @property
+    def plan(self) -> Plan:
+        return self._plan
+
+    async def ingest(
+        self, items: Sequence[object], *, prefix: str, caller: Caller, now_s: float
+    ) -> list[EventResult]:
+        """Store every item or none; ``prefix`` is the items' JSONPath (``$`` or ``$.batch``).
+
+        Raises ``Rejected`` (422), ``NotAllowed`` or ``AuthError`` (401/403); the store's
+        ``StoreError`` passes through.
+        """
+        paths = [prefix] if prefix == "$" else [f"{prefix}[{i}]" for i in range(len(items))]
+        ready: list[_Ready] = []
+        findings: list[Finding] = []
+        for item, path in zip(items, paths, strict=True):
+            outcome = self._prepare(item, path, caller, now_s)
+            if isinstance(outcome, _Ready):
+                ready.append(outcome)
+            else:
+                findings.extend(outcome)
+        if findings:
+            raise _refusal(findings, self._plan)
+        stored = await self._store.enqueue([r.event for r in ready], now_s=now_s)
+        return [
+            EventResult(i, res.status, r.event.event_id, r.event.event_name, r.warnings)
+            for i, (r, res) in enumerate(zip(ready, stored, strict=True))
+        ]
+
+    def _prepare(
+        self, item: object, path: str, caller: Caller, now_s: float
+    ) -> _Ready | list[Finding]:
+        if isinstance(item, Mapping):
+            item = self._checked_identity(dict(item), caller, now_s)
+            item = enrich.enrich_item(item, caller.facts, now_s=now_s)
+        mapped = to_meta_event(
+            item, self._plan, source=_source_info(caller.source, item, self._plan), now_s=now_s
+        )
+        mapped_findings = [f.under(path) for f in mapped.findings]
+        if not mapped.ok:
+            return mapped_findings
+        prepared = pipeline.prepare(mapped.event, now_s=now_s, options=self._options)
+        pipeline_findings = [f.under(path) for f in _item_paths(prepared.findings)]
+        if not prepared.ok:
+            return [*mapped_findings, *pipeline_findings]
+        warnings = tuple(f for f in (*mapped_findings, *pipeline_findings) if not f.is_error)
+        return _Ready(self._new_event(mapped, prepared, caller.source, warnings), warnings)
+
+    def _checked_identity(
+        self, item: dict[str, Any], caller: Caller, now_s: float
+    ) -> dict[str, Any]:
+        """Drop initData from the item; believe identity claims only when it verifies."""
+        context = item.get("context")
+        raw = caller.init_data
+        if isinstance(context, Mapping) and "init_data" in context:
+            context = {k: v for k, v in context.items() if k != "init_data"}
+            item["context"] = context
+            raw = raw or _text(context.get("init_data"))
+        user = item.get("user")
+        claims = isinstance(user, Mapping) and any(
+            user.get(c) not in (None, "") for c in IDENTITY_CLAIMS
+        )
+        if raw is None or (self._telegram_key is None and not caller.source.is_browser):
+            if claims and caller.source.is_browser:
+                raise AuthError(
+                    f"source {caller.source.name!r} has a browser key: user.telegram_id and "
+                    "user.user_id need Telegram initData (context.init_data or "
+                    "X-Telegram-Init-Data)",
+                    status=403,
+                )
+            return item
+        return _with_verified_user(item, self._verify(raw, now_s))
+
+    def _verify(self, raw: str, now_s: float) -> telegram.InitData:
+        if self._telegram_key is None:
+            raise AuthError(
+                "Telegram initData cannot be checked: CAPIGATE_TELEGRAM_BOT_TOKEN is not set",
+                status=403,
+            )
+        max_age_s = self._settings.init_data_max_age_s
+        return telegram.verify(raw, self._telegram_key, now_s=now_s, max_age_s=max_age_s)
+
+    def _new_event(
+        self,
+        mapped: Mapped,
+        prepared: pipeline.Prepared,
+        source: Source,
+        warnings: tuple[Finding, ...],
+    ) -> NewEvent:
+        payload = prepared.payload
+        pixel = self._pixels[source.pixel_id or self._default_pixel]
+        test_event_code = (
+            mapped.test_event_code
+            or source.test_event_code
+            or pixel.test_event_code
+            or self._settings.test_event_code
+        )
+        return NewEvent(
+            pixel_id=pixel.id,
+            event_name=payload["event_name"],
+            event_id=payload["event_id"],
+            event_time=payload["event_time"],
+            action_source=payload["action_source"],
+            source=source.name,
+            plan_key=mapped.plan_key,
+            test_event_code=test_event_code,
+            payload=payload,
+            match_score=prepared.quality.score,
+            warnings=[_stored_warning(f) for f in warnings],
+        )
+
+
+def _default_pixel(plan: Plan, settings: Settings) -> str:
+    wanted = plan.defaults.pixel
+    if wanted is None:
+        return settings.default_pixel.id
+    if all(p.id != wanted for p in settings.pixels):
+        raise ConfigError(f"plan defaults.pixel: {wanted} is not one of the configured pixels")
+    return wanted
+
+
+def _source_info(source: Source, item: object, plan: Plan) -> SourceInfo:
+    """The mapping's view of the source; the dev source acts as whichever kind the plan wants."""
+    if source is DEV_SOURCE:
+        key = item.get("event") if isinstance(item, Mapping) else None
+        rule = plan.events.get(key) if isinstance(key, str) else None
+        kind = sorted(rule.sources)[0] if rule is not None and rule.sources else "server"
+        return SourceInfo(source.name, kind, ACTION_SOURCES)
+    if source.is_browser:
+        return SourceInfo(source.name, source.channel, frozenset({BROWSER_ACTION_SOURCE}))
+    return SourceInfo(source.name, source.channel, ACTION_SOURCES)
+
+
+def _with_verified_user(item: dict[str, Any], init: telegram.InitData) -> dict[str, Any]:
+    if init.user_id is None:
+        raise AuthError("Telegram initData: it names no user", status=403)
+    user = dict(item.get("user") or {}) if isinstance(item.get("user"), Mapping) else {}
+    claimed = user.get("telegram_id")
+    if claimed not in (None, "") and str(claimed) != init.user_id:
+        raise AuthError("user.telegram_id differs from the user in Telegram initData", status=403)
+    user["telegram_id"] = init.user_id
+    item["user"] = user
+    context = item.get("context")
+    if init.start_param and isinstance(context, Mapping) and not context.get("start_param"):
+        item["context"] = {**context, "start_param": init.start_param}
+    return item
+
+
+def _item_paths(findings: Sequence[Finding]) -> list[Finding]:
+    """Pipeline findings point into the Meta event; move them to the ingest item's fields."""
+    return [Finding(f.severity, request_path(f.path), f.rule, f.message, f.spec) for f in findings]
+
+
+def _refusal(findings: list[Finding], plan: Plan) -> AuthError | Rejected:
+    forbidden = [f for f in findings if f.rule in FORBIDDEN_RULES]
+    if forbidden:
+        return NotAllowed(forbidden[0].message, forbidden)
+    unknown = any(f.rule == UNKNOWN_EVENT_RULE for f in findings)
+    return Rejected(findings, list(plan.keys) if unknown else None)
+
+
+def _stored_warning(finding: Finding) -> dict[str, Any]:
+    """What the store keeps of a warning: no message, since a message might quote a value."""
+    return {"path": finding.path, "rule": finding.rule, "spec": finding.spec}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

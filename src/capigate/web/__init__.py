@@ -1,0 +1,3 @@
+"""The HTTP edge: ingest API, health, readiness and metrics endpoints."""
+
+from __future__ import annotations

@@ -1,0 +1,212 @@
+"""HTTP routes: ``POST /api/marketing/meta``, ``/healthz``, ``/readyz``, ``/metrics``.
+
+The ingest route reads and parses its body itself (size-limited stream, orjson) so that every
+refusal is a problem document and nothing a client sends can cause a 500. Order of checks:
+key (401/403), outbox high-water mark (503), size (413), JSON (400), shape (422), browser
+rate (429), events (422/403), then the store; 202 only after the store committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from capigate import enrich
+from capigate.errors import AuthError, StoreError
+from capigate.ingest import Caller, EventResult, NotAllowed, Rejected
+from capigate.sources import Source
+from capigate.web import body, examples
+from capigate.web.gateway import Gateway
+from capigate.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from capigate.web.problems import Problem, Refused, finding_dict, invalid_events
+from capigate.web.schemas import Health, Readiness
+
+INGEST_PATH = "/api/marketing/meta"
+KEY_HEADER = "x-capigate-key"
+INIT_DATA_HEADER = "x-telegram-init-data"
+log = logging.getLogger("capigate.ingest")
+router = APIRouter()
+
+
+@router.post(
+    INGEST_PATH,
+    status_code=202,
+    summary="Ingest one event or a batch of up to 1,000",
+    description=(
+        "Authenticate with `Authorization: Bearer <server key>`, or a browser key in "
+        "`X-Capigate-Key` (or `?key=`). All or nothing: one invalid event refuses the batch "
+        "and nothing is stored. Answers 202 only after the events are durably stored."
+    ),
+    responses=examples.INGEST_RESPONSES,
+    openapi_extra=examples.INGEST_BODY,
+    tags=["ingest"],
+)
+async def ingest(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    try:
+        results, source = await _ingest(gateway, request)
+    except Refused as refused:
+        gateway.metrics.inc("capigate_ingest_rejected_total", reason=refused.reason)
+        gateway.metrics.inc("capigate_ingest_requests_total", code=str(refused.problem.status))
+        log.info("ingest refused", extra={"fields": _refusal_fields(refused)})
+        return refused.problem.response()
+    for result in results:
+        gateway.metrics.inc(
+            "capigate_ingest_events_total", source=source.name, status=result.status
+        )
+    gateway.metrics.inc("capigate_ingest_requests_total", code="202")
+    body = {"results": [_result_dict(r) for r in results]}
+    return Response(orjson.dumps(body), status_code=202, media_type="application/json")
+
+
+async def _ingest(gateway: Gateway, request: Request) -> tuple[list[EventResult], Source]:
+    source = _authenticate(gateway, request)
+    await _check_backpressure(gateway)
+    raw = await body.read_body(request, gateway.settings.max_body_bytes)
+    items, prefix = body.items(body.parse(raw))
+    client_ip = _client_ip(gateway, request)
+    now_s = gateway.clock()
+    wait_s = gateway.registry.rate_limit(source, client_ip, now_s, len(items))
+    if wait_s > 0:
+        retry = max(1, math.ceil(wait_s))
+        detail = f"Too many events from this IP for source {source.name!r}; retry in {retry} s."
+        raise Refused(Problem(429, "rate-limited", detail, retry_after_s=retry), "rate_limited")
+    caller = Caller(
+        source,
+        _facts(request, client_ip) if source.request_context else None,
+        request.headers.get(INIT_DATA_HEADER),
+    )
+    try:
+        results = await gateway.ingestor.ingest(items, prefix=prefix, caller=caller, now_s=now_s)
+    except Rejected as exc:
+        raise Refused(invalid_events(exc.findings, exc.valid_keys), "invalid") from None
+    except NotAllowed as exc:
+        problem = Problem(403, "forbidden", str(exc), exc.findings)
+        raise Refused(problem, "forbidden") from None
+    except AuthError as exc:
+        raise Refused(Problem(exc.status, "forbidden", str(exc)), "forbidden") from None
+    except StoreError:
+        log.exception("store failed during ingest")
+        retry = gateway.settings.backpressure_retry_after_s
+        problem = Problem(
+            503, "store-unavailable", "The store is unavailable; retry later.", retry_after_s=retry
+        )
+        raise Refused(problem, "store_unavailable") from None
+    return results, source
+
+
+def _authenticate(gateway: Gateway, request: Request) -> Source:
+    authorization = request.headers.get("authorization")
+    bearer = None
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Refused(
+                Problem(401, "unauthorized", "Authorization must be 'Bearer <server key>'."),
+                "unauthorized",
+            )
+        bearer = token.strip()
+    public_key = request.headers.get(KEY_HEADER) or request.query_params.get("key")
+    peer = request.client.host if request.client else None
+    try:
+        return gateway.registry.authenticate(
+            bearer=bearer, public_key=public_key, origin=request.headers.get("origin"), peer_ip=peer
+        )
+    except AuthError as exc:
+        kind = "unauthorized" if exc.status == 401 else "forbidden"
+        raise Refused(Problem(exc.status, kind, str(exc)), kind) from None
+
+
+async def _check_backpressure(gateway: Gateway) -> None:
+    retry = gateway.settings.backpressure_retry_after_s
+    try:
+        depth = await gateway.store.outbox_depth()
+    except StoreError:
+        log.exception("store unreachable")
+        problem = Problem(
+            503, "store-unavailable", "The store is unavailable; retry later.", retry_after_s=retry
+        )
+        raise Refused(problem, "store_unavailable") from None
+    gateway.metrics.set("capigate_outbox_depth", depth)
+    high_water = gateway.settings.outbox_high_water
+    if depth >= high_water:
+        detail = f"The outbox holds {depth} events (high-water mark {high_water}); retry later."
+        raise Refused(Problem(503, "backpressure", detail, retry_after_s=retry), "backpressure")
+
+
+def _client_ip(gateway: Gateway, request: Request) -> str | None:
+    peer = request.client.host if request.client else None
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None
+    return enrich.client_ip(peer, forwarded, gateway.settings.trusted_proxies)
+
+
+def _facts(request: Request, client_ip: str | None) -> enrich.RequestFacts:
+    fbp, fbc = enrich.meta_cookies(request.headers.get("cookie"))
+    return enrich.RequestFacts(client_ip, request.headers.get("user-agent"), fbp, fbc)
+
+
+def _result_dict(result: EventResult) -> dict[str, Any]:
+    return {
+        "index": result.index,
+        "status": result.status,
+        "event_id": result.event_id,
+        "event_name": result.event_name,
+        "warnings": [finding_dict(w) for w in result.warnings],
+    }
+
+
+def _refusal_fields(refused: Refused) -> dict[str, Any]:
+    """Log fields of a refusal: status, reason and rule slugs; never values or messages."""
+    fields: dict[str, Any] = {"status": refused.problem.status, "reason": refused.reason}
+    if refused.problem.errors:
+        fields["rules"] = sorted({f"{f.path}:{f.rule}" for f in refused.problem.errors})[:20]
+    return fields
+
+
+@router.get(
+    "/healthz",
+    summary="The process is up",
+    response_model=Health,
+    responses={200: {"content": {"application/json": {"examples": examples.HEALTH}}}},
+    tags=["operations"],
+)
+async def healthz() -> Response:
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+@router.get(
+    "/readyz",
+    summary="Ready for traffic: store reachable, outbox below its high-water mark",
+    response_model=Readiness,
+    responses={
+        200: {"content": {"application/json": {"examples": examples.READY}}},
+        503: {
+            "model": Readiness,
+            "description": "Not ready",
+            "content": {"application/json": {"examples": examples.NOT_READY}},
+        },
+    },
+    tags=["operations"],
+)
+async def readyz(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    report = await gateway.readiness()
+    return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text exposition format)",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"example": examples.METRICS}}}},
+    tags=["operations"],
+)
+async def metrics(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    await gateway.refresh_gauges()
+    return Response(gateway.metrics.render(), media_type=METRICS_CONTENT_TYPE)

@@ -1,0 +1,67 @@
+"""The ingest request body: read it within the size limit, parse it, find its events.
+
+Size is checked twice: the declared ``Content-Length`` first, then the bytes actually streamed
+(a chunked or lying client cannot get past the limit). Any refusal is a ``Refused`` carrying
+its problem document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from capigate.findings import error
+from capigate.web.problems import Problem, Refused, malformed_json, too_large
+from capigate.web.schemas import MAX_BATCH_EVENTS
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    if request.headers.get("content-encoding", "identity").lower() != "identity":
+        raise Refused(
+            malformed_json("Content-Encoding is not supported; send plain JSON"), "malformed_json"
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise Refused(too_large(limit), "too_large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(too_large(limit), "too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse(body: bytes) -> Any:
+    if not body.strip():
+        raise Refused(malformed_json("the body is empty"), "malformed_json")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Refused(malformed_json(exc.msg), "malformed_json") from None
+
+
+def items(document: Any) -> tuple[list[Any], str]:
+    if not isinstance(document, dict):
+        raise _invalid_request(
+            "$", "body_type", 'the body must be an event object or {"batch": [...]}'
+        )
+    if "batch" not in document:
+        return [document], "$"
+    batch = document["batch"]
+    extra = sorted(k for k in document if k != "batch")
+    if extra:
+        raise _invalid_request(f"$.{extra[0]}", "unknown_field", "a batch body has only 'batch'")
+    if not isinstance(batch, list) or not 1 <= len(batch) <= MAX_BATCH_EVENTS:
+        raise _invalid_request(
+            "$.batch", "batch_size", f"batch must be a list of 1 to {MAX_BATCH_EVENTS} events"
+        )
+    return batch, "$.batch"
+
+
+def _invalid_request(path: str, rule: str, message: str) -> Refused:
+    problem = Problem(422, "invalid-request", message, [error(path, rule, message)])
+    return Refused(problem, "invalid")
