@@ -41,8 +41,14 @@ def test_any_json_event_yields_findings_never_an_exception(event: Any) -> None:
     assert result.ok == (not any(f.is_error for f in result.findings))
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.dictionaries(KEYS, JSON, max_size=8))
+@settings(max_examples=120, deadline=None)
+@given(
+    st.dictionaries(
+        KEYS,
+        SCALARS | st.lists(SCALARS, max_size=17) | st.dictionaries(KEYS, SCALARS, max_size=4),
+        max_size=6,
+    )
+)
 def test_corrected_event_differs_from_the_input_only_in_event_time(
     overrides: dict[str, Any],
 ) -> None:

@@ -172,6 +172,17 @@ def test_every_catalogued_rule_is_used_by_the_validator() -> None:
     assert set(RULES) - literals == built
 
 
+def test_rules_serialize_for_docs_and_the_dashboard() -> None:
+    """Rule.to_dict gives slug, severity, spec, summary and subcode as plain JSON."""
+    assert RULES["event_time_too_old"].to_dict() == {
+        "rule": "event_time_too_old",
+        "severity": "error",
+        "spec": "§7.1",
+        "summary": RULES["event_time_too_old"].summary,
+        "subcode": 2804003,
+    }
+
+
 def test_found_rejects_a_slug_missing_from_the_catalogue() -> None:
     """A finding can only be made for a catalogued rule."""
     with pytest.raises(KeyError):

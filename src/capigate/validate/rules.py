@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from capigate.findings import Finding, Severity
 
@@ -28,6 +29,16 @@ class Rule:
     spec: str
     summary: str
     subcode: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as JSON, for docs and the dashboard."""
+        return {
+            "rule": self.slug,
+            "severity": self.severity.value,
+            "spec": self.spec,
+            "summary": self.summary,
+            "subcode": self.subcode,
+        }
 
 
 _CATALOGUE = (
