@@ -10,10 +10,12 @@ Unicode digits (full-width, Arabic-Indic) to ASCII. Then:
 * no prefix, no default region: the digits are kept (leading zeros stripped, 7-15 digits).
   ``has_country_code`` is False unless ``+<digits>`` is a valid number, so the event level can
   warn that Meta will probably not match it.
-* no prefix, default region: libphonenumber completes the national number. Tried in order: a
-  valid national number; a valid international one without ``+``; a legacy trunk ``8``/``0``
-  that the region's metadata no longer lists (``8 90 123 45 67`` in UZ); digits already starting
-  with the region's country code; a merely possible national number. Otherwise refused.
+* no prefix, default region: libphonenumber completes the national number. Tried in order:
+  digits that already start with the region's country code and form a valid number (so our own
+  output reads back unchanged); a valid national number; a valid international one without
+  ``+``; a legacy trunk ``8``/``0`` the region's metadata no longer lists (``8 90 123 45 67`` in
+  UZ); the region's country code followed by a possible number; a possible national number.
+  Otherwise refused. The result has at most 15 digits.
 """
 
 from __future__ import annotations
@@ -114,6 +116,14 @@ def _is_valid_international(digits: str) -> bool:
 
 @lru_cache(maxsize=16384)
 def _national(digits: str, region: str) -> str:
+    return _checked_length(_complete(digits, region))
+
+
+def _complete(digits: str, region: str) -> str:
+    calling_code = str(phonenumbers.country_code_for_region(region))
+    with_code = digits.startswith(calling_code)
+    if with_code and _is_valid_international(digits):
+        return digits
     national = _parse(digits, region)
     if national is not None and phonenumbers.is_valid_number(national):
         return _e164(national)
@@ -122,8 +132,7 @@ def _national(digits: str, region: str) -> str:
     legacy = _legacy_trunk(digits, region)
     if legacy is not None:
         return legacy
-    calling_code = str(phonenumbers.country_code_for_region(region))
-    if digits.startswith(calling_code) and _is_possible("+" + digits, None):
+    if with_code and _is_possible("+" + digits, None):
         return digits
     if national is not None and _is_possible_number(national):
         return _e164(national)
