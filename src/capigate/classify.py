@@ -164,7 +164,10 @@ def probe_verdict(outcome: Outcome) -> ProbeVerdict:
     The probe passes only when Meta reached body validation (a 2xx or a code-100 rejection of
     the empty batch), which proves both the token and its access to the pixel. Code 100/33
     (no such pixel, or no access) and the permission codes keep delivery paused: resuming
-    would only dead-letter every waiting event.
+    would only dead-letter every waiting event. A code 100 without a subcode passes: Meta's
+    exact answer to an empty batch is not documented, and a probe that can never pass would
+    hold delivery until every event expired (a bad ``appsecret_proof`` also answers a bare 100;
+    sends then dead-letter with Meta's message).
     """
     if outcome.kind is OutcomeKind.DELIVERED:
         return ProbeVerdict.PASSED
