@@ -10,7 +10,7 @@ import pytest
 from capigate.errors import PlanError
 from capigate.findings import Finding
 from capigate.plan import load_file, load_plan
-from capigate.plan.load import child
+from capigate.plan.yamldoc import child
 
 GOOD = textwrap.dedent(
     """\

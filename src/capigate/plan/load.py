@@ -1,8 +1,8 @@
 """Read a tracking plan from YAML; every problem names the file, the line and the field.
 
 ``load_plan`` parses a string (pure); ``load_file`` and ``default_plan`` are the only
-functions here that read anything. The loader checks structure and types; what Meta would
-say about the plan is :func:`capigate.plan.check.check_plan`'s job.
+functions in the plan package that read anything. The loader checks structure and types;
+what Meta would say about the plan is :func:`capigate.plan.check.check_plan`'s job.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
 from capigate.errors import PlanError
 from capigate.findings import Finding, error
 from capigate.plan.model import (
@@ -25,11 +23,11 @@ from capigate.plan.model import (
     PlanDefaults,
     PlanEvent,
     UndeclaredPolicy,
+    nearest,
     template_fields,
 )
-from capigate.validate.rules import child as _child
+from capigate.plan.yamldoc import SPEC, child, parse
 
-SPEC = "DESIGN The tracking plan"
 PLAN_VERSION = 1
 _KEY = re.compile(r"[a-z][a-z0-9_]*")
 _TOP_FIELDS = ("version", "defaults", "allow_meta_names", "events")
@@ -59,17 +57,13 @@ _EVENT_FIELDS = (
 _SCALARS = (str, int, float, bool)
 
 
-def child(parent: str, key: object) -> str:
-    """The JSONPath of ``key`` below ``parent``: ``$.events.subscribe`` or ``$['a b']``."""
-    if isinstance(key, int) and not isinstance(key, bool):
-        return f"{parent}[{key}]"
-    return _child(parent, str(key))
-
-
 def load_plan(text: str, *, name: str = "<plan>") -> Plan:
     """Parse and check the structure of a plan; ``PlanError`` lists every problem."""
-    reader = _Reader(name)
-    plan = reader.plan(_parse(text, reader))
+    doc = parse(text, name)
+    reader = _Reader(name, doc.lines)
+    for dup in doc.duplicates:
+        reader.fail(dup.path, "duplicate_key", f"{dup.key!r} appears twice", line=dup.line)
+    plan = reader.plan(doc.data)
     if reader.findings:
         raise PlanError(_summary(name, reader.findings), reader.findings)
     return plan
@@ -98,66 +92,16 @@ def _summary(name: str, findings: list[Finding]) -> str:
     return f"{name}: the tracking plan has {len(findings)} problem(s):\n{lines}"
 
 
-def _parse(text: str, reader: _Reader) -> Any:
-    """The plain data of ``text``; lines are indexed first (merge keys rewrite the nodes)."""
-    name = reader.name
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                return None
-            reader.index(node, "$")
-            return loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{name}:{mark.line + 1}" if mark else name
-        problem = f"{where}: not valid YAML: {exc.problem or exc.context}"
-    except yaml.YAMLError as exc:
-        problem = f"{name}: not valid YAML: {exc}"
-    raise PlanError(problem, [error("$", "yaml_syntax", problem, SPEC)])
-
-
 class _Reader:
     """Walks the plan data, collecting findings that carry ``file:line``."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, lines: dict[str, int]) -> None:
         self.name = name
-        self.lines: dict[str, int] = {}
+        self.lines = lines
         self.findings: list[Finding] = []
 
-    def index(self, node: yaml.Node, path: str) -> None:
-        """Record the line of every key and item; report keys that appear twice."""
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            seen: set[object] = set()
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = key_node.value
-                sub = child(path, key)
-                if key in seen:
-                    line = key_node.start_mark.line + 1
-                    self._add(sub, "duplicate_key", f"{key!r} appears twice", line)
-                seen.add(key)
-                self.lines[sub] = key_node.start_mark.line + 1
-                self.index(value_node, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self.index(item, child(path, i))
-
-    def line(self, path: str) -> int:
-        probe = path
-        while probe not in self.lines and probe != "$":
-            probe = re.sub(r"(\.[^.\[]+|\[[^\]]*\])$", "", probe) or "$"
-        return self.lines.get(probe, 1)
-
-    def fail(self, path: str, rule: str, problem: str) -> None:
-        self._add(path, rule, problem, self.line(path))
-
-    def _add(self, path: str, rule: str, problem: str, line: int) -> None:
+    def fail(self, path: str, rule: str, problem: str, *, line: int | None = None) -> None:
+        line = line or self.lines.get(nearest(path, self.lines), 1)
         field = path.removeprefix("$.").removeprefix("$")
         where = f"{field}: " if field else ""
         self.findings.append(error(path, rule, f"{self.name}:{line}: {where}{problem}", SPEC))
@@ -175,7 +119,7 @@ class _Reader:
         defaults = self.defaults(root.get("defaults", {}), "$.defaults")
         events = self.events(root.get("events"), "$.events", defaults)
         allow = self.flag(root, "allow_meta_names", "$")
-        return Plan(events, defaults, allow, self.name, dict(self.lines))
+        return Plan(events, defaults, allow, self.name, self.lines)
 
     def defaults(self, data: Any, path: str) -> PlanDefaults:
         raw = self.mapping(data, path)

@@ -7,6 +7,7 @@ event_id templates use come from where they belong (:data:`TEMPLATE_HOMES`).
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,16 @@ TIME_VARIABLE = "ts"
 
 UndeclaredPolicy = Literal["keep", "warn", "drop"]
 UNDECLARED_POLICIES = ("keep", "warn", "drop")
+
+
+_LAST_STEP = re.compile(r"(\.[^.\[]+|\[[^\]]*\])$")  # ".name" or "[3]" / "['a b']"
+
+
+def nearest(path: str, known: Mapping[str, object]) -> str:
+    """``path`` or its nearest ancestor that is in ``known`` (``$`` at the latest)."""
+    while path not in known and path not in ("$", ""):
+        path = _LAST_STEP.sub("", path) or "$"
+    return path
 
 
 def template_fields(template: str) -> tuple[str, ...]:
@@ -134,10 +145,5 @@ class Plan:
 
     def where(self, path: str) -> str:
         """``file:line`` of ``path`` (or its nearest ancestor) in the plan file."""
-        probe = path
-        while probe:
-            line = self.lines.get(probe)
-            if line is not None:
-                return f"{self.name}:{line}"
-            probe = probe.rpartition(".")[0]
-        return self.name
+        line = self.lines.get(nearest(path, self.lines))
+        return self.name if line is None else f"{self.name}:{line}"

@@ -74,7 +74,7 @@ def map_user(user: Mapping[str, Any], findings: list[Finding]) -> dict[str, Any]
             message = f"user.{key} is not a match key capigate knows; it was not sent"
             findings.append(warning(child("$.user", key), "unknown_user_key", message, "§3.1"))
             continue
-        _add(out, meta, _values(user, key, findings), child("$.user", key), findings)
+        _add(out, meta, _values(user, key, findings), key, findings)
     if ids:
         unique = list(dict.fromkeys(ids))
         out["external_id"] = unique[0] if len(unique) == 1 else unique
@@ -127,7 +127,7 @@ def _add(
         out[meta] = values[0]
         if len(values) > 1:
             message = f"user_data.{meta} takes one value; the first was sent"
-            found.append(warning(path, "user_value_list", message, "§3.1"))
+            found.append(warning(child("$.user", key), "user_value_list", message, "§3.1"))
 
 
 def _values(user: Mapping[str, Any], key: str, findings: list[Finding]) -> list[Any]:
