@@ -113,9 +113,7 @@ def _split_name(value: str) -> list[str]:
     return [first, rest.strip()] if rest.strip() else [first]
 
 
-def _add(
-    out: dict[str, Any], meta: str, values: list[Any], path: str, found: list[Finding]
-) -> None:
+def _add(out: dict[str, Any], meta: str, values: list[Any], key: str, found: list[Finding]) -> None:
     if not values:
         return
     if meta in _LIST_KEYS:
