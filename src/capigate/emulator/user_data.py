@@ -18,6 +18,7 @@ from capigate.emulator.schema import type_error
 SUBCODE_INSUFFICIENT = 2804050
 HASHED_RE = re.compile(r"[a-f0-9]{64}(?:\.[A-Za-z0-9_-]{2}|\.[A-Za-z0-9_-]{8})?")
 BARE_SHA256_RE = re.compile(r"[a-f0-9]{64}")
+SHA256_HEX_CHARS = 64
 CLICK_ID_RE = re.compile(r"fb\.\d\.\d{13}\.\S+")
 
 HASHED_KEYS = frozenset(
@@ -52,11 +53,14 @@ def check(
     _check_unknown_keys(ud, path, config, warnings)
     present = {key for key, value in ud.items() if value not in (None, "", [])}
     _check_sufficient(present, path)
-    for key in present:
-        if key in HASHED_KEYS:
-            _check_hashed(key, ud[key], path, config, warnings)
-        elif key in NEVER_HASHED_KEYS:
-            _check_plain(key, ud[key], path, warnings)
+    for key in present & HASHED_KEYS:
+        value = ud[key]
+        if type(value) is not str or not HASHED_RE.fullmatch(value):  # fast path: one hash
+            _check_hashed(key, value, path, config, warnings)
+    for key in present & NEVER_HASHED_KEYS:
+        value = ud[key]
+        if type(value) is not str or len(value) == SHA256_HEX_CHARS:
+            _check_plain(key, value, path, warnings)
     if "client_ip_address" in present and not _parses_as_ip(ud["client_ip_address"]):
         field = f"{path}['client_ip_address']"
         raise refuse_param(f"{field} must be a valid IPv4 or IPv6 address, never hashed.")
