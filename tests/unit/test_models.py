@@ -18,6 +18,8 @@ from capigate.models import (
     ExtInfo,
     ServerEvent,
     UserData,
+    checks,
+    parse,
     parse_event,
     parse_wire,
 )
@@ -325,3 +327,34 @@ def test_normalized_user_data_that_is_not_an_object_is_reported() -> None:
     """The trusted path still refuses a non-object user_data."""
     wire, findings = parse_wire(small_event(user_data="x"), normalized_user_data=True)
     assert wire is None and [(f.path, f.rule) for f in findings] == [("$.user_data", "type")]
+
+
+def test_null_values_are_skipped_by_the_fast_path_too() -> None:
+    """parse_wire drops null fields like the model path does."""
+    wire, _ = parse_wire(small_event(event_id=None, custom_data={"value": None, "plan": None}))
+    assert wire is not None and "event_id" not in wire and "custom_data" not in wire
+
+
+def test_integral_floats_are_accepted_where_integers_are_expected() -> None:
+    """quantity 2.0 is the integer 2; 2.5 is refused."""
+    event = ServerEvent.from_dict(
+        small_event(custom_data={"contents": [{"id": "a", "quantity": 2.0}]})
+    )
+    assert event.custom_data is not None and event.custom_data.contents is not None
+    assert event.custom_data.contents[0].quantity == 2
+    bad = small_event(custom_data={"contents": [{"id": "a", "quantity": 2.5}]})
+    assert ("$.custom_data.contents[0].quantity", "type") in _paths_and_rules(bad)
+
+
+def test_user_value_check_accepts_a_string_or_a_list_of_strings() -> None:
+    """The match-key check returns strings as they are and lists as tuples."""
+    assert checks.as_user_value("x") == "x"
+    assert checks.as_user_value(["x", "y"]) == ("x", "y")
+    with pytest.raises(checks.BadValue):
+        checks.as_user_value(["x", 1])
+
+
+def test_trusted_user_data_writes_like_the_full_check() -> None:
+    """The trusted variant of the event table writes a model exactly like the normal one."""
+    event = ServerEvent.from_dict(full_event())
+    assert parse._NORMALIZED_EVENT.write(event) == parse.write_event(event)

@@ -1,0 +1,152 @@
+"""From an event in Meta's shape with raw ``user_data`` to the payload Meta receives. Pure.
+
+``prepare`` runs, for one event:
+
+1. normalize and hash ``user_data`` (``capigate.normalize``; bad values are dropped with a
+   warning, the rest of the event still goes);
+2. parse the event and write its canonical wire form (``capigate.models``: types, ids as
+   strings, no empty keys, stable key order);
+3. check it against Meta's rules (``capigate.validate``; may correct it, e.g. a milliseconds
+   ``event_time`` becomes seconds);
+4. estimate its match quality (``capigate.quality``).
+
+Nothing here reads a clock: ``now_s`` comes from the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from capigate.findings import Finding, error
+from capigate.models import parse_wire
+from capigate.normalize import normalize_user_data
+from capigate.normalize.phone import check_region
+from capigate.quality import MatchQuality, estimate
+from capigate.validate import ValidationOptions, validate_event
+from capigate.validate.request import MAX_EVENTS_PER_REQUEST, find_duplicates
+
+DAY_S = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """``default_region`` completes national phone numbers (``UZ``: ``90 123 45 67`` ->
+    ``998901234567``); ``validation`` tunes the rules left open by Meta's documentation."""
+
+    default_region: str | None = None
+    validation: ValidationOptions = field(default_factory=ValidationOptions)
+
+    def __post_init__(self) -> None:
+        check_region(self.default_region)  # ConfigError now rather than on every event
+
+
+DEFAULT_OPTIONS = PipelineOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One event after the pipeline: the wire ``payload`` (hashed; empty when the event could
+    not be parsed), every finding on the way, and the match-quality estimate."""
+
+    payload: dict[str, Any]
+    findings: tuple[Finding, ...]
+    quality: MatchQuality
+
+    @property
+    def ok(self) -> bool:
+        """True when no finding is an error: the payload can be sent as it is."""
+        return not any(f.is_error for f in self.findings)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A request's worth of events: request-level ``findings`` and one ``Prepared`` each."""
+
+    items: tuple[Prepared, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the request and every event in it can be sent as they are."""
+        return not any(f.is_error for f in self.findings) and all(p.ok for p in self.items)
+
+    @property
+    def payloads(self) -> list[dict[str, Any]]:
+        """The payloads of the events without errors, in order (the ``data`` to send)."""
+        return [p.payload for p in self.items if p.ok]
+
+    def all_findings(self) -> tuple[Finding, ...]:
+        """Request findings, then each event's findings with paths under ``$.data[i]``."""
+        nested = (f.under(f"$.data[{i}]") for i, p in enumerate(self.items) for f in p.findings)
+        return (*self.findings, *nested)
+
+
+def prepare(event: Any, *, now_s: float, options: PipelineOptions = DEFAULT_OPTIONS) -> Prepared:
+    """Normalize, hash, build and validate one event (see the module docstring).
+
+    ``event`` is a JSON object in Meta's shape whose ``user_data`` holds raw values under
+    Meta's key names (``em``, ``ph``, ...); anything else is reported, never raised.
+    """
+    if not isinstance(event, Mapping):
+        message = "an event must be a JSON object"
+        return Prepared({}, (error("$", "event_not_object", message, "§2"),), estimate({}))
+    findings: list[Finding] = []
+    raw_user_data = event.get("user_data")
+    normalized = False
+    if isinstance(raw_user_data, Mapping):
+        normalized = True
+        user_data, user_findings = normalize_user_data(
+            raw_user_data,
+            default_region=options.default_region,
+            max_birth_year=_current_year(int(now_s // DAY_S)),
+        )
+        findings.extend(user_findings)
+        event = {**event, "user_data": user_data}
+    wire, parse_findings = parse_wire(event, normalized_user_data=normalized)
+    findings.extend(parse_findings)
+    if wire is None:
+        return _unparsed(event, findings, now_s, options)
+    check = validate_event(wire, now_s=now_s, options=options.validation)
+    findings.extend(check.findings)
+    return Prepared(check.event, tuple(findings), estimate(check.event["user_data"]))
+
+
+@lru_cache(maxsize=4)
+def _current_year(day: int) -> int:
+    """The UTC year of a day number: no one is born after today (``db`` range check)."""
+    return datetime.fromtimestamp(day * DAY_S, tz=UTC).year
+
+
+def _unparsed(
+    event: Mapping[str, Any], findings: list[Finding], now_s: float, options: PipelineOptions
+) -> Prepared:
+    """A wrongly typed event: add what the validator says about other paths, send nothing."""
+    reported = {f.path for f in findings}
+    check = validate_event(event, now_s=now_s, options=options.validation)
+    findings.extend(f for f in check.findings if f.path not in reported)
+    user_data = event.get("user_data")
+    quality = estimate(user_data if isinstance(user_data, Mapping) else {})
+    return Prepared({}, tuple(findings), quality)
+
+
+def prepare_many(
+    events: Sequence[Any],
+    *,
+    now_s: float,
+    options: PipelineOptions = DEFAULT_OPTIONS,
+) -> PreparedBatch:
+    """``prepare`` for each event of one request; more than 1,000 events is a request error
+    and no event is prepared (Meta would reject the whole request, spec §1.2)."""
+    if len(events) > MAX_EVENTS_PER_REQUEST:
+        message = (
+            f"data holds {len(events)} events; Meta accepts at most {MAX_EVENTS_PER_REQUEST} "
+            "per request. Split it into smaller batches."
+        )
+        return PreparedBatch((), (error("$.data", "too_many_events", message, "§1.2"),))
+    items = tuple(prepare(event, now_s=now_s, options=options) for event in events)
+    duplicates = find_duplicates([p.payload for p in items if p.payload])
+    return PreparedBatch(items, tuple(duplicates))
