@@ -22,8 +22,8 @@ from capigate.normalize import (
 
 KEYS = sorted(HASHED_KEYS | NEVER_HASH_KEYS)
 REGIONS = [None, "US", "UZ", "RU", "GB", "DE"]
-SETTINGS = settings(max_examples=400, deadline=None)
-SLOW_SETTINGS = settings(max_examples=200, deadline=None)  # nested inputs cost more to draw
+SETTINGS = settings(max_examples=300, deadline=None)
+SLOW_SETTINGS = settings(max_examples=150, deadline=None)  # nested inputs cost more to draw
 
 # Text that looks like real field values, mixed with arbitrary Unicode.
 _field_alphabet = st.sampled_from(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from datetime import date
 
 from capigate.errors import InvalidField
 
@@ -17,7 +18,7 @@ MAX_CACHED_CODE_POINTS = 4096
 
 
 def to_text(key: str, value: object) -> str:
-    """The value as text: strings as they are, integral numbers in decimal; other types refused."""
+    """The value as text: strings as they are, whole numbers in decimal, dates in ISO 8601."""
     if isinstance(value, str):
         if not value.isascii():
             _require_utf8(key, value)
@@ -28,6 +29,8 @@ def to_text(key: str, value: object) -> str:
         return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()
     raise InvalidField(key, "bad_type", _type_message(value))
 
 
@@ -41,7 +44,7 @@ def _require_utf8(key: str, text: str) -> None:
 def _type_message(value: object) -> str:
     if value is None:
         return "no value given"
-    return f"expected a string or a whole number, got {type(value).__name__}"
+    return f"expected a string, a whole number or a date, got {type(value).__name__}"
 
 
 def trim(text: str) -> str:
