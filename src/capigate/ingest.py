@@ -138,9 +138,8 @@ class Ingestor:
         context = item.get("context")
         raw = caller.init_data
         if isinstance(context, Mapping) and "init_data" in context:
-            context = {k: v for k, v in context.items() if k != "init_data"}
-            item["context"] = context
             raw = raw or _text(context.get("init_data"))
+            item["context"] = {k: v for k, v in context.items() if k != "init_data"}
         user = item.get("user")
         claims = isinstance(user, Mapping) and any(
             user.get(c) not in (None, "") for c in IDENTITY_CLAIMS
