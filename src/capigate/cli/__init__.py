@@ -12,6 +12,7 @@ from capigate import __version__
 # command name -> "module:attribute"; modules are imported only when their command runs.
 _COMMANDS: dict[str, str] = {
     "plan": "capigate.cli.plan:plan",
+    "serve": "capigate.cli.serve:serve",
     "migrate": "capigate.cli.migrate:migrate",
 }
 
