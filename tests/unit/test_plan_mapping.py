@@ -6,9 +6,12 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capigate.findings import Finding
 from capigate.plan import Mapped, Plan, SourceInfo, default_plan, load_plan, to_meta_event
+from capigate.plan.userdata import USER_KEYS
 from capigate.validate.custom_data import PII_KEYS
 
 NOW_S = 1_763_800_000.0
@@ -783,3 +786,74 @@ def test_mapping_ids_match_the_plan_templates() -> None:
         template = default_plan().events[key].event_id
         pattern = re.sub(r"\\{\w+\\}", ".+", re.escape(template))
         assert re.fullmatch(pattern, _map({"event": key, **item}, source).event["event_id"])
+
+
+_SCALAR = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+_JSON = st.recursive(
+    _SCALAR,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_SECTION = st.dictionaries(
+    st.sampled_from(
+        [
+            *USER_KEYS,
+            "telegram_id",
+            "user_id",
+            "session_id",
+            "transaction_id",
+            "value",
+            "currency",
+            "platform",
+            "app",
+            "phone_number",
+            "user_name",
+            "page_url",
+        ]
+    ),
+    _JSON,
+    max_size=6,
+)
+_ITEM = st.fixed_dictionaries(
+    {"event": st.sampled_from([*default_plan().keys, "Purchase", "nope"]) | _JSON},
+    optional={
+        "event_id": _JSON,
+        "event_time": _JSON,
+        "action_source": st.sampled_from(["app", "chat", "website", "x"]) | _JSON,
+        "user": _SECTION | _JSON,
+        "properties": _SECTION | _JSON,
+        "context": _SECTION | _JSON,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(item=_ITEM, source=st.sampled_from([WEB, BOT, MINI, BILLING, LIFECYCLE]))
+def test_mapping_never_raises_on_any_json(item: dict[str, Any], source: SourceInfo) -> None:
+    """Whatever a client sends, the mapping answers with findings, never an exception."""
+    for plan in (default_plan(), _plan("warn", allow_meta_names=True)):
+        mapped = to_meta_event(item, plan, source=source, now_s=NOW_S)
+        if mapped.ok:
+            assert (mapped.event["event_id"] and mapped.event["action_source"] != "app") or (
+                "app_data" in mapped.event
+            )
+
+
+def test_pii_property_that_is_not_text_is_dropped_with_a_warning() -> None:
+    """A list or object under phone_number is neither sent nor stringified."""
+    item = {
+        "event": "start_bot",
+        "user": BOT_USER,
+        "properties": {"last_name": ["x"], "phone": None},
+    }
+    mapped = _map(item)
+    assert _rules(mapped)["pii_dropped"].path == "$.properties.last_name"
+    assert "ln" not in mapped.event["user_data"] and "custom_data" not in mapped.event
+
+
+def test_last_name_property_hints_at_user_last_name() -> None:
+    """Each moved property names the user key to send instead."""
+    mapped = _map({"event": "start_bot", "user": BOT_USER, "properties": {"last_name": "Valiyev"}})
+    assert "user.last_name" in _rules(mapped)["pii_moved"].message

@@ -59,7 +59,7 @@ PII_TO_USER: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "birthday": ("db",),
     }
 )
-_USER_ALIAS = {"em": "email", "ph": "phone", "fn": "first_name", "db": "date_of_birth"}
+_USER_NAME = {meta: name for name, meta in USER_KEYS.items() if name != meta}  # ph -> phone
 
 
 def map_user(user: Mapping[str, Any], findings: list[Finding]) -> dict[str, Any]:
@@ -93,13 +93,18 @@ def move_pii(
             message = f"{name} is personal data with no Meta match key; it was not sent"
             findings.append(warning(path, "pii_dropped", message, "DESIGN Seed conflicts"))
             continue
-        if value is None or not str(value).strip():
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            if value is not None:
+                message = f"{name} must be a string; it was not sent"
+                findings.append(warning(path, "pii_dropped", message, "DESIGN Seed conflicts"))
+            continue
+        if not str(value).strip():
             continue
         parts = _split_name(str(value)) if name in _NAME_PROPERTIES else [str(value).strip()]
         for key, part in zip(targets, parts, strict=False):
             user_data.setdefault(key, part)
         sent = " and ".join(f"user_data.{key}" for key in targets[: len(parts)])
-        hint = f"user.{_USER_ALIAS[targets[0]]}"
+        hint = f"user.{_USER_NAME[targets[0]]}"
         message = (
             f"{name} is personal data: sent hashed as {sent}, never in custom_data; "
             f"send it as {hint} instead"
