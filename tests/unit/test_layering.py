@@ -22,6 +22,10 @@ CORE = [
     "classify.py",
     "retry.py",
     "plan",
+    "worker/config.py",
+    "worker/routing.py",
+    "worker/batcher.py",
+    "worker/settle.py",
 ]
 
 FORBIDDEN = {

@@ -1,0 +1,68 @@
+"""Routing rules: an event goes to every matching rule's pixels, else to its default pixel."""
+
+from __future__ import annotations
+
+import pytest
+
+from capigate.errors import ConfigError
+from capigate.worker.routing import Route, parse_routes, pixels_for
+
+PIXELS = {"111", "222", "333"}
+SOURCES = {"bot", "billing", "web"}
+
+
+def _route(raw: object) -> tuple[Route, ...]:
+    return parse_routes(raw, pixel_ids=PIXELS, source_names=SOURCES)
+
+
+def test_no_rule_matches_the_default_pixel_is_used() -> None:
+    """Without a matching rule the event keeps its default pixel."""
+    routes = _route([{"events": ["subscribe"], "pixels": ["222"]}])
+    assert pixels_for(routes, source="bot", plan_key="start_bot", event_name="Start_Bot",
+                      default="111") == ("111",)  # fmt: skip
+
+
+def test_an_event_goes_to_every_matching_rules_pixels_once() -> None:
+    """Two matching rules fan out to their pixels, in order, without repeats."""
+    routes = _route(
+        [
+            {"events": ["subscribe", "Purchase"], "pixels": ["222", "333"]},
+            {"sources": ["billing"], "pixels": ["333", "111"]},
+        ]
+    )
+    got = pixels_for(routes, source="billing", plan_key="subscribe", event_name="Subscribe",
+                     default="111")  # fmt: skip
+    assert got == ("222", "333", "111")
+
+
+def test_rules_match_plan_keys_or_meta_names_and_sources() -> None:
+    """A rule matches on the plan key or on Meta's event name, and only for its sources."""
+    routes = _route([{"events": "Purchase", "sources": "web", "pixels": 222}])
+    assert pixels_for(routes, source="web", plan_key="buy", event_name="Purchase",
+                      default="111") == ("222",)  # fmt: skip
+    assert pixels_for(routes, source="bot", plan_key="buy", event_name="Purchase",
+                      default="111") == ("111",)  # fmt: skip
+
+
+def test_no_routes_section_means_no_rules() -> None:
+    """``routes:`` absent is an empty rule list."""
+    assert _route(None) == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"pixels": ["111"]}, "routes: must be a list"),
+        (["x"], r"routes\[0\]: must be a mapping"),
+        ([{"events": ["a"]}], r"routes\[0\].pixels: required"),
+        ([{"pixels": ["999"]}], "999 is not one of the configured pixels"),
+        ([{"pixels": ["111"], "sources": ["nobody"]}], "'nobody' is not a configured source"),
+        ([{"pixels": ["111"], "event": ["a"]}], r"routes\[0\].event: unknown"),
+        ([{"pixels": []}], "must be a non-empty list"),
+        ([{"pixels": ["111"], "events": [True]}], "must be a non-empty list"),
+    ],
+)
+def test_bad_routes_are_refused_with_the_rule(raw: object, message: str) -> None:
+    """Every mistake in ``routes:`` names the entry, the key and the rule."""
+    with pytest.raises(ConfigError, match=message):
+        _route(raw)
