@@ -122,6 +122,17 @@ async def test_purged_key_is_accepted_again(store: Store, make_event: MakeEvent)
     assert await store.purge(now_s=T0 + DEDUP_WINDOW_S + 1) == 0
 
 
+async def test_purge_frees_every_old_key_in_bounded_batches(
+    store: Store, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A purge larger than one batch keeps going until every old key is free."""
+    monkeypatch.setattr("capigate.store.rows.PURGE_BATCH_KEYS", 2)
+    await _enqueue_n(store, make_event, 5)
+    assert await store.purge(now_s=T0 + DEDUP_WINDOW_S + 1) == 5
+    again = await store.enqueue([make_event("e0"), make_event("e4")], now_s=T0 + DEDUP_WINDOW_S)
+    assert [r.status for r in again] == ["queued", "queued"]
+
+
 # --- leasing --------------------------------------------------------------------------------
 
 
@@ -366,8 +377,10 @@ async def test_list_events_by_status(store: Store, make_event: MakeEvent) -> Non
     ids = await _enqueue_n(store, make_event, 3)
     await _lease(store)
     await store.dead_letter(ids[:1], now_s=T0 + 1, error={"code": 100})
+    await store.expire(ids[1:2], now_s=T0 + 1, reason="too old")
     assert [e.id for e in await store.list_events(status="dead")] == ids[:1]
-    assert len(await store.list_events(status=Status.LEASED)) == 2
+    assert [e.id for e in await store.list_events(status="expired")] == ids[1:2]
+    assert [e.id for e in await store.list_events(status=Status.LEASED)] == ids[2:]
 
 
 async def test_stats_count_by_status_and_event_name(store: Store, make_event: MakeEvent) -> None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
+from capigate.store.circuits import PixelCircuit
+
 DEDUP_WINDOW_S = 48 * 3600  # a (pixel, event_name, event_id) key is refused for at least this long
 
 
@@ -224,6 +226,14 @@ class Store(Protocol):
 
     async def purge(self, *, now_s: float) -> int:
         """Forget dedup keys older than DEDUP_WINDOW_S; returns how many. Records stay."""
+        ...
+
+    async def save_circuit(self, circuit: PixelCircuit) -> None:
+        """Save a pixel's delivery circuit, unless a newer one (``updated_at``) is saved."""
+        ...
+
+    async def circuits(self) -> list[PixelCircuit]:
+        """Every saved pixel circuit, by pixel id."""
         ...
 
     # --- Room for issue 5 (not implemented yet) -------------------------------------------

@@ -23,6 +23,7 @@ from capigate.store.base import (
     Status,
     StoredEvent,
 )
+from capigate.store.circuits import PixelCircuit, newer
 
 _DedupKey = tuple[str, str, str]
 
@@ -35,12 +36,14 @@ class InMemoryStore:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._events: dict[int, StoredEvent] = {}
         self._dedup: dict[_DedupKey, int] = {}
+        self._circuits: dict[str, PixelCircuit] = {}
 
     def reset(self) -> None:
         """Forget every event, dedup key and recorded call."""
         self.calls.clear()
         self._events.clear()
         self._dedup.clear()
+        self._circuits.clear()
 
     def _record(self, name: str, **arguments: Any) -> None:
         self.calls.append((name, arguments))
@@ -226,6 +229,17 @@ class InMemoryStore:
         for key in old:
             del self._dedup[key]
         return len(old)
+
+    async def save_circuit(self, circuit: PixelCircuit) -> None:
+        """Save a pixel's circuit unless a newer one is saved."""
+        self._record("save_circuit", circuit=circuit)
+        if newer(circuit, self._circuits.get(circuit.pixel_id)):
+            self._circuits[circuit.pixel_id] = circuit
+
+    async def circuits(self) -> list[PixelCircuit]:
+        """Every saved pixel circuit, by pixel id."""
+        self._record("circuits")
+        return [self._circuits[p] for p in sorted(self._circuits)]
 
     def _in_status(self, ids: Sequence[int], status: Status) -> list[StoredEvent]:
         found = (self._events.get(i) for i in dict.fromkeys(ids))

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow, dict_row, tuple_row
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
@@ -78,10 +78,6 @@ class PostgresStore:
                 yield conn
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL: {exc}") from exc
-
-    async def _fetchall(self, query: str, params: dict[str, Any]) -> list[DictRow]:
-        async with self._connection() as conn:
-            return await (await conn.execute(query, params)).fetchall()
 
     async def _fetchone(self, query: str, params: dict[str, Any]) -> DictRow | None:
         async with self._connection() as conn:
@@ -148,10 +144,10 @@ class PostgresStore:
             group = await _ready_group(conn, params, min_age_s)
             if group is None:
                 return None
-            leased = await _all(conn, Q["lease_group"], {**params, **rows.group_params(group)})
+            leased = await _events(conn, Q["lease_group"], {**params, **rows.group_params(group)})
         if not leased:
             return None
-        events = sorted((rows.stored_event(row, _identity) for row in leased), key=_by_id)
+        events = sorted(leased, key=_by_id)
         return Batch(events[0].pixel_id, events[0].test_event_code, events, now_s + lease_s)
 
     async def ack(
@@ -195,8 +191,9 @@ class PostgresStore:
 
     async def get(self, event_id: int) -> StoredEvent | None:
         """The record with this id, or ``None``."""
-        row = await self._fetchone(Q["get_event"], {"id": event_id})
-        return None if row is None else rows.stored_event(row, _identity)
+        async with self._connection() as conn:
+            found = await _events(conn, Q["get_event"], {"id": event_id})
+        return found[0] if found else None
 
     async def list_events(
         self,
@@ -213,8 +210,8 @@ class PostgresStore:
         wanted["source"] = source
         filters, params = rows.list_filters(wanted, lambda name: f"%({name})s")
         params.update(limit=limit, before_id=_MAX_ID if before_id is None else before_id)
-        found = await self._fetchall(Q["list_events"].format(filters=filters), params)
-        return [rows.stored_event(row, _identity) for row in found]
+        async with self._connection() as conn:
+            return await _events(conn, Q["list_events"].format(filters=filters), params)
 
     async def stats(self) -> Stats:
         """Counts by status and event name, outbox depth, oldest queued event."""
@@ -234,8 +231,14 @@ class PostgresStore:
         return depth
 
     async def purge(self, *, now_s: float) -> int:
-        """Forget dedup keys older than DEDUP_WINDOW_S."""
-        return await self._execute(Q["purge_dedup_keys"], {"cutoff": now_s - DEDUP_WINDOW_S})
+        """Forget dedup keys older than DEDUP_WINDOW_S, a bounded batch per transaction."""
+        params = {"cutoff": now_s - DEDUP_WINDOW_S, "limit": rows.PURGE_BATCH_KEYS}
+        total = 0
+        while True:
+            freed = await self._execute(Q["purge_dedup_keys"], params)
+            total += freed
+            if freed < rows.PURGE_BATCH_KEYS:
+                return total
 
     async def _change(self, name: str, ids: Sequence[int], **params: Any) -> int:
         return await self._execute(Q[name], {**params, "ids": list(ids)})
@@ -251,6 +254,13 @@ def _by_id(event: StoredEvent) -> int:
 
 async def _all(conn: Conn, query: str, params: dict[str, Any]) -> list[DictRow]:
     return await (await conn.execute(query, params)).fetchall()
+
+
+async def _events(conn: Conn, query: str, params: dict[str, Any]) -> list[StoredEvent]:
+    cursor = conn.cursor(row_factory=tuple_row)
+    await cursor.execute(query, params)
+    columns = [column.name for column in cursor.description or ()]
+    return rows.stored_events(columns, await cursor.fetchall(), _identity)
 
 
 async def _insert_all(conn: Conn, params: list[dict[str, Any]]) -> list[int | None]:

@@ -94,10 +94,10 @@ class SQLiteStore:
             "pixel_id": pixel_id,
             "exclude": _dump(list(exclude_pixel_ids)),
         }
-        leased = await self._writer.run(partial(_lease, params, min_age_s))
+        columns, leased = await self._writer.run(partial(_lease, params, min_age_s))
         if not leased:
             return None
-        events = sorted((rows.stored_event(row, orjson.loads) for row in leased), key=_by_id)
+        events = sorted(rows.stored_events(columns, leased, orjson.loads), key=_by_id)
         return Batch(events[0].pixel_id, events[0].test_event_code, events, now_s + lease_s)
 
     async def ack(
@@ -140,8 +140,8 @@ class SQLiteStore:
 
     async def get(self, event_id: int) -> StoredEvent | None:
         """The record with this id, or ``None``."""
-        row = await self._reader.run(partial(_fetchone, Q["get_event"], {"id": event_id}))
-        return None if row is None else rows.stored_event(row, orjson.loads)
+        found = await self._reader.run(partial(_events, Q["get_event"], {"id": event_id}))
+        return found[0] if found else None
 
     async def list_events(
         self,
@@ -159,8 +159,7 @@ class SQLiteStore:
         filters, params = rows.list_filters(wanted, lambda name: f":{name}")
         params.update(limit=limit, before_id=_MAX_ID if before_id is None else before_id)
         query = Q["list_events"].format(filters=filters)
-        found = await self._reader.run(partial(_fetchall, query, params))
-        return [rows.stored_event(row, orjson.loads) for row in found]
+        return await self._reader.run(partial(_events, query, params))
 
     async def stats(self) -> Stats:
         """Counts by status and event name, outbox depth, oldest queued event."""
@@ -176,9 +175,14 @@ class SQLiteStore:
         return depth
 
     async def purge(self, *, now_s: float) -> int:
-        """Forget dedup keys older than DEDUP_WINDOW_S."""
-        params = {"cutoff": now_s - DEDUP_WINDOW_S}
-        return await self._writer.run(partial(_rowcount, Q["purge_dedup_keys"], params))
+        """Forget dedup keys older than DEDUP_WINDOW_S, a bounded batch per transaction."""
+        params = {"cutoff": now_s - DEDUP_WINDOW_S, "limit": rows.PURGE_BATCH_KEYS}
+        total = 0
+        while True:
+            freed = await self._writer.run(partial(_rowcount, Q["purge_dedup_keys"], params))
+            total += freed
+            if freed < rows.PURGE_BATCH_KEYS:
+                return total
 
     async def _change(self, name: str, ids: Sequence[int], **params: Any) -> int:
         params["ids"] = _dump(list(ids))
@@ -198,8 +202,13 @@ def _fetchone(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> s
     return row
 
 
-def _fetchall(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute(query, params).fetchall()
+def _events(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> list[StoredEvent]:
+    cursor = conn.execute(query, params)
+    return rows.stored_events(_columns(cursor), cursor.fetchall(), orjson.loads)
+
+
+def _columns(cursor: sqlite3.Cursor) -> list[str]:
+    return [column[0] for column in cursor.description]
 
 
 def _rowcount(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> int:
@@ -220,16 +229,19 @@ def _enqueue(params: list[dict[str, Any]], conn: sqlite3.Connection) -> list[Enq
     return results
 
 
-def _lease(params: dict[str, Any], min_age_s: float, conn: sqlite3.Connection) -> list[Any]:
+def _lease(
+    params: dict[str, Any], min_age_s: float, conn: sqlite3.Connection
+) -> tuple[list[str], list[sqlite3.Row]]:
     oldest = conn.execute(Q["oldest_due"], params).fetchone()
     if oldest is None:
-        return []
+        return [], []
     group = oldest
     if not rows.is_ready(oldest["next_attempt_at"], params["now"], min_age_s):
         group = conn.execute(Q["full_group"], params).fetchone()
         if group is None:
-            return []
-    return conn.execute(Q["lease_group"], {**params, **rows.group_params(group)}).fetchall()
+            return [], []
+    cursor = conn.execute(Q["lease_group"], {**params, **rows.group_params(group)})
+    return _columns(cursor), cursor.fetchall()
 
 
 def _stats(conn: sqlite3.Connection) -> Stats:

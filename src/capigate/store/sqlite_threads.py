@@ -26,6 +26,8 @@ Job = Callable[[sqlite3.Connection], T]
 
 BUSY_TIMEOUT_S = 10.0  # how long to wait for another process's write lock
 MAX_GROUP_JOBS = 256  # jobs per group transaction; bounds the latency one commit adds
+WRITER_CACHE_KIB = 65536  # page cache of the writer: keeps the hot index pages of a big outbox
+READER_CACHE_KIB = 16384
 
 
 def connect(path: str, *, synchronous: str, read_only: bool = False) -> sqlite3.Connection:
@@ -37,8 +39,10 @@ def connect(path: str, *, synchronous: str, read_only: bool = False) -> sqlite3.
         conn.row_factory = sqlite3.Row
         if read_only:
             conn.execute("PRAGMA query_only = ON")
+            conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
         else:
             conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc

@@ -133,12 +133,17 @@ SELECT status, count(*) AS n FROM marketing_events GROUP BY status
 SELECT event_name, status, count(*) AS n FROM marketing_events GROUP BY event_name, status
 
 -- name: oldest_queued
--- The first-enqueued event still queued (ids grow with time).
-SELECT created_at FROM marketing_events WHERE status = 'queued' ORDER BY id LIMIT 1
+-- When the oldest queued event was enqueued (scans the outbox only, not the whole log).
+SELECT min(created_at) AS created_at FROM marketing_events
+WHERE status IN ('queued', 'retry', 'leased') AND status = 'queued'
 
 -- name: outbox_depth
 SELECT count(*) AS n FROM marketing_events WHERE status IN ('queued', 'retry', 'leased')
 
 -- name: purge_dedup_keys
--- Free dedup keys older than the window; the events themselves stay.
-UPDATE marketing_events SET dedup_active = FALSE WHERE dedup_active AND created_at < %(cutoff)s
+-- Free up to %(limit)s dedup keys older than the window; the events themselves stay.
+UPDATE marketing_events SET dedup_active = FALSE
+WHERE id IN (
+    SELECT id FROM marketing_events
+    WHERE dedup_active AND created_at < %(cutoff)s
+    LIMIT %(limit)s)

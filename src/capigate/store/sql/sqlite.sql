@@ -1,5 +1,7 @@
 -- Named queries for SQLite (stdlib sqlite3, :name parameters). Lists of ids arrive as a JSON
 -- array in :ids and are unpacked with json_each. postgres.sql defines the same names.
+-- INDEXED BY pins the partial indexes: without ANALYZE statistics the planner may prefer a
+-- scan, and the leasing queries must stay cheap with a million events queued.
 
 -- name: create_migrations_table
 -- The record of applied schema migrations.
@@ -40,7 +42,8 @@ WHERE pixel_id = :pixel_id AND event_name = :event_name AND event_id = :event_id
 
 -- name: oldest_due
 -- The longest-due event (and so its group), within the pixel filters.
-SELECT pixel_id, test_event_code, next_attempt_at FROM marketing_events
+SELECT pixel_id, test_event_code, next_attempt_at
+FROM marketing_events INDEXED BY marketing_events_due
 WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
   AND (:pixel_id IS NULL OR pixel_id = :pixel_id)
   AND pixel_id NOT IN (SELECT value FROM json_each(:exclude))
@@ -49,7 +52,8 @@ LIMIT 1
 
 -- name: full_group
 -- A group with at least :max_events due events, the longest-due first.
-SELECT pixel_id, test_event_code FROM marketing_events
+SELECT pixel_id, test_event_code
+FROM marketing_events INDEXED BY marketing_events_group_due
 WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
   AND (:pixel_id IS NULL OR pixel_id = :pixel_id)
   AND pixel_id NOT IN (SELECT value FROM json_each(:exclude))
@@ -64,7 +68,7 @@ UPDATE marketing_events
 SET status = 'leased', lease_owner = :worker_id, lease_expires_at = :lease_expires_at,
     next_attempt_at = :lease_expires_at, updated_at = :now
 WHERE id IN (
-    SELECT id FROM marketing_events
+    SELECT id FROM marketing_events INDEXED BY marketing_events_group_due
     WHERE pixel_id = :pixel_id AND test_event_code = :test_event_code
       AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
     ORDER BY next_attempt_at, id
@@ -126,12 +130,18 @@ SELECT status, count(*) AS n FROM marketing_events GROUP BY status
 SELECT event_name, status, count(*) AS n FROM marketing_events GROUP BY event_name, status
 
 -- name: oldest_queued
--- The first-enqueued event still queued (ids grow with time).
-SELECT created_at FROM marketing_events WHERE status = 'queued' ORDER BY id LIMIT 1
+-- When the oldest queued event was enqueued (scans the outbox only, not the whole log).
+SELECT min(created_at) AS created_at
+FROM marketing_events INDEXED BY marketing_events_due
+WHERE status IN ('queued', 'retry', 'leased') AND status = 'queued'
 
 -- name: outbox_depth
 SELECT count(*) AS n FROM marketing_events WHERE status IN ('queued', 'retry', 'leased')
 
 -- name: purge_dedup_keys
--- Free dedup keys older than the window; the events themselves stay.
-UPDATE marketing_events SET dedup_active = 0 WHERE dedup_active AND created_at < :cutoff
+-- Free up to :limit dedup keys older than the window; the events themselves stay.
+UPDATE marketing_events SET dedup_active = 0
+WHERE id IN (
+    SELECT id FROM marketing_events INDEXED BY marketing_events_dedup_age
+    WHERE dedup_active AND created_at < :cutoff
+    LIMIT :limit)

@@ -40,5 +40,6 @@ CREATE INDEX marketing_events_due
 CREATE INDEX marketing_events_group_due
     ON marketing_events (pixel_id, test_event_code, next_attempt_at)
     WHERE status IN ('queued', 'retry', 'leased');
--- Dashboard and replay listings by status, newest first.
-CREATE INDEX marketing_events_status ON marketing_events (status, id);
+-- Replay and dashboard listings of the (few) events that did not make it, newest first.
+CREATE INDEX marketing_events_dead_ends
+    ON marketing_events (status, id) WHERE status IN ('dead', 'expired');
