@@ -70,6 +70,7 @@ class GraphEdge:
         }
         if action.drop_connection:
             self._record(log, status=None, dropped=True)
+            await request.body()  # read it all, so closing does not reset the socket early
             await drop_connection(scope, send)
             return
         response = await self._respond(request, version, pixel_id, action, log)
