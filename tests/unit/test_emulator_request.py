@@ -264,3 +264,47 @@ async def test_unknown_paths_answer_code_2500(path: str) -> None:
         response = await client.post(path, json={"data": [event()], "access_token": "t"})
     assert response.status_code == 400
     assert error_of(response)["code"] == 2500
+
+
+async def test_three_repeated_form_data_fields() -> None:
+    """Every repeated ``data`` field counts, however many there are."""
+    pairs = [("data[]", json.dumps(event(event_id=str(i)))) for i in range(3)]
+    body = urlencode([*pairs, ("access_token", "tok")])
+    async with client_for(make_app()) as client:
+        response = await client.post(
+            GRAPH, content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+    assert response.json()["events_received"] == 3
+
+
+async def test_json_body_without_content_type() -> None:
+    """A JSON body sent without a content type is still read as JSON."""
+    body = json.dumps({"data": [event()], "access_token": "tok"}).encode()
+    async with client_for(make_app()) as client:
+        response = await client.post(GRAPH, content=body, headers={"content-type": ""})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        pytest.param("application/x-www-form-urlencoded", b"data=\xff\xfe", id="form-not-utf8"),
+        pytest.param("multipart/form-data", b"no boundary here", id="multipart-without-parts"),
+        pytest.param("application/json", b"[1, 2]", id="json-not-an-object"),
+    ],
+)
+async def test_unreadable_bodies_answer_code_100(content_type: str, body: bytes) -> None:
+    """Bodies the emulator cannot read answer 400 code 100, never a server error."""
+    async with client_for(make_app()) as client:
+        response = await client.post(
+            f"{GRAPH}?access_token=tok", content=body, headers={"content-type": content_type}
+        )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == 100
+
+
+async def test_token_that_is_not_a_string() -> None:
+    """A JSON number as access_token is an invalid token (190)."""
+    async with client_for(make_app()) as client:
+        response = await client.post(GRAPH, json={"data": [event()], "access_token": 12345})
+    assert error_of(response)["code"] == 190
