@@ -13,6 +13,7 @@ from capigate import __version__
 _COMMANDS: dict[str, str] = {
     "plan": "capigate.cli.plan:plan",
     "serve": "capigate.cli.serve:serve",
+    "emulator": "capigate.cli.emulator:emulator",
     "migrate": "capigate.cli.migrate:migrate",
 }
 
