@@ -65,6 +65,10 @@ class Fault:
     body: str | None = None  # a raw non-JSON body (a proxy's 502 page) instead of Graph's error
     pixel_id: str | None = None
 
+    def does_something(self) -> bool:
+        """Whether the fault fails, delays or drops (a fault with none of these is a mistake)."""
+        return self.error() is not None or self.delay_s > 0 or self.drop_connection
+
     def label(self) -> str:
         """A short description for the request log: ``fault code=2 status=500 delay_s=1``."""
         error = self.error()
@@ -172,8 +176,7 @@ class FaultPlan:
         window = self._parse_throttle(throttle) if throttle is not None else None
         if fault is None and window is None:
             raise ValidationError("faults: send a fault (count, code, ...) or a throttle")
-        idle = fault is not None and fault.error() is None and not fault.delay_s
-        if idle and fault is not None and not fault.drop_connection:
+        if fault is not None and not fault.does_something():
             raise ValidationError("faults: a fault needs code, status, delay_s or drop_connection")
         with self._lock:
             if fault is not None:
