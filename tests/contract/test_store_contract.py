@@ -249,6 +249,7 @@ async def test_ack_marks_delivered_and_counts_the_attempt(
         assert event.status is Status.DELIVERED
         assert (event.attempts, event.delivered_at, event.last_response) == (1, T0 + 1, response)
         assert event.next_attempt_at is None and event.lease_expires_at is None
+        assert event.lease_owner == "w1"  # kept for the record
     assert await _lease(store, now_s=T0 + 3600) == []
 
 

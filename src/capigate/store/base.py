@@ -64,7 +64,9 @@ class StoredEvent:
 
     ``next_attempt_at`` is when the event is next due for a lease: its enqueue time while
     queued, ``retry_at`` while waiting to retry, the lease expiry while leased, and ``None``
-    once it left the outbox. ``reason`` says why an event expired.
+    once it left the outbox. ``lease_owner`` is the worker that leased it last (kept after the
+    lease ends, for the record); ``lease_expires_at`` is set only while leased. ``reason`` says
+    why an event expired. ``test_event_code`` is ``None`` when the event has none.
     """
 
     id: int
