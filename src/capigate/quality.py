@@ -38,7 +38,6 @@ ok (4-5), good (6-7), great (8-10).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -93,14 +92,21 @@ class Level(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MatchQuality:
-    """The estimate for one event: the match keys present, the score (1-10), its level, and
-    the strongest keys that are missing (``em``, ``ph``, ``external_id``, ``fbc``, ``fbp``,
-    ``client_ip_address``), strongest first."""
+    """The estimate for one event: the match keys present and the score (1-10)."""
 
     keys: tuple[str, ...]
     score: int
-    level: Level
-    missing: tuple[str, ...]
+
+    @property
+    def level(self) -> Level:
+        """poor (1-3), ok (4-5), good (6-7), great (8-10)."""
+        return _LEVELS[self.score]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The strongest keys that are absent, strongest first (``em``, ``ph``,
+        ``external_id``, ``fbc``, ``fbp``, ``client_ip_address``): what to add first."""
+        return tuple(key for key in _SUGGESTIONS if key not in self.keys)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,15 +127,12 @@ def estimate(user_data: Mapping[str, Any]) -> MatchQuality:
     A key counts when its value is truthy (a non-empty string or list); ``keys`` keeps the
     order of ``user_data``.
     """
-    keys = []
+    keys = [key for key, value in user_data.items() if value and key in KEY_POINTS]
     points = 0.0
-    for key, value in user_data.items():
-        if value and key in KEY_POINTS:
-            keys.append(key)
-            points += KEY_POINTS[key]
-    for a, b, bonus in PAIR_BONUSES:
-        if user_data.get(a) and user_data.get(b):
-            points += bonus
-    score = min(MAX_SCORE, 1 + math.floor(points))
-    missing = tuple(key for key in _SUGGESTIONS if not user_data.get(key))
-    return MatchQuality(tuple(keys), score, _LEVELS[score], missing)
+    for key in keys:
+        points += KEY_POINTS[key]
+    if len(keys) > 1:
+        for a, b, bonus in PAIR_BONUSES:
+            if a in keys and b in keys:
+                points += bonus
+    return MatchQuality(tuple(keys), min(MAX_SCORE, 1 + int(points)))

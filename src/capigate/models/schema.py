@@ -49,19 +49,30 @@ class Node:
 
 
 # check, node, wire converter, and whether a plain string passes the check unchanged.
-Entry = tuple[Check | None, Node | None, Convert | None, bool]
+Entry = tuple[Check | None, Node | None, Convert | None, frozenset[type]]
 # The same, plus the key's position in the dataclass (its rank in the wire order).
-_Ranked = tuple[Check | None, Node | None, Convert | None, bool, int]
+_Ranked = tuple[Check | None, Node | None, Convert | None, frozenset[type], int]
 
-# Checks that return a str argument as it is: the walks skip the call for strings.
-_STR_PASSES = frozenset({c.as_str, c.as_id, c.as_user_value, c.as_str_or_int, c.as_str_or_flag})
+# The value types each check returns unchanged: the walks skip the call for them.
+_PASSES: dict[Check, frozenset[type]] = {
+    c.as_str: frozenset({str}),
+    c.as_id: frozenset({str}),
+    c.as_user_value: frozenset({str}),
+    c.as_str_or_int: frozenset({str, int}),
+    c.as_str_or_flag: frozenset({str, bool}),
+    c.as_int: frozenset({int}),
+    c.as_seconds: frozenset({int}),
+    c.as_number: frozenset({int}),
+    c.as_flag: frozenset({bool}),
+}
+_NONE: frozenset[type] = frozenset()
 
 
 def field(check: Check | Node, to_wire: Convert | None = None) -> Entry:
     """A table entry: a scalar check with its wire converter, or a nested node."""
     if isinstance(check, Node):
-        return (None, check, None, False)
-    return (check, None, to_wire, check in _STR_PASSES)
+        return (None, check, None, _NONE)
+    return (check, None, to_wire, _PASSES.get(check, _NONE))
 
 
 class Shape(Node):
@@ -103,10 +114,10 @@ class Shape(Node):
             if entry is None:
                 self._unknown(key, raw, path, extra, findings)
                 continue
-            check, node, _, str_passes, _ = entry
+            check, node, _, passes, _ = entry
             if node is not None:
                 out[key] = node.parse(raw, f"{path}.{key}", findings, True)
-            elif str_passes and raw.__class__ is str:
+            elif raw.__class__ in passes:
                 out[key] = raw
             else:
                 try:
@@ -132,17 +143,18 @@ class Shape(Node):
             if entry is None:
                 self._unknown(key, raw, path, extra, findings)
                 continue
-            check, node, to_wire, str_passes, position = entry
+            check, node, to_wire, passes, position = entry
             if node is not None:
                 item = node.parse(raw, f"{path}.{key}", findings, False)
-            elif str_passes and raw.__class__ is str:
-                item = raw
             else:
-                try:
-                    item = check(raw)  # type: ignore[misc]
-                except c.BadValue as bad:
-                    self._bad(key, path, bad, findings)
-                    continue
+                if raw.__class__ in passes:
+                    item = raw
+                else:
+                    try:
+                        item = check(raw)  # type: ignore[misc]
+                    except c.BadValue as bad:
+                        self._bad(key, path, bad, findings)
+                        continue
                 if to_wire is not None:
                     item = to_wire(item)
             if not item and key not in keep and is_empty(item):
@@ -155,7 +167,7 @@ class Shape(Node):
         if not ordered:
             out = {key: out[key] for key in sorted(out, key=self.rank.__getitem__)}
         for key, item in extra.items():
-            if not is_empty(item):
+            if item or not is_empty(item):
                 out[key] = item
         return out
 
@@ -175,7 +187,7 @@ class Shape(Node):
             out[key] = item
         if self.open:
             for key, item in value.custom_properties.items():
-                if not is_empty(item):
+                if item or not is_empty(item):
                     out[key] = item
         return out
 
@@ -187,11 +199,15 @@ class Shape(Node):
         self, value: Mapping[str, Any], out: dict[str, Any], path: str, findings: list[Finding]
     ) -> bool:
         """Report absent required keys; a present but invalid one was reported already."""
+        complete = True
         for key in self.required:
-            if value.get(key) is None:
-                where = f"{path}.{key}"
-                findings.append(error(where, "required", f"{where[2:]} is required", self.spec))
-        return all(out.get(key) is not None for key in self.required)
+            if out.get(key) is None:
+                complete = False
+                if value.get(key) is None:
+                    where = f"{path}.{key}"
+                    message = f"{where[2:]} is required"
+                    findings.append(error(where, "required", message, self.spec))
+        return complete
 
     def _unknown(
         self, key: str, item: Any, path: str, extra: dict[str, Any], findings: list[Finding]
@@ -253,13 +269,13 @@ class Items(Node):
                     where = f"{path}[{i}]"
                     message = f"{where[2:]} must be {bad.expected}"
                     findings.append(error(where, bad.rule, message, self.spec))
-        return tuple(parsed) if build else [v for v in parsed if not is_empty(v)]
+        return tuple(parsed) if build else [v for v in parsed if v or not is_empty(v)]
 
     def write(self, value: Any) -> list[Any]:
         item = self.item
         if isinstance(item, Node):
-            return [w for w in (item.write(v) for v in value) if not is_empty(w)]
-        return [v for v in value if not is_empty(v)]
+            return [w for w in (item.write(v) for v in value) if w or not is_empty(w)]
+        return [v for v in value if v or not is_empty(v)]
 
 
 class ExtInfoNode(Node):
