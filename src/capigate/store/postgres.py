@@ -28,6 +28,7 @@ from capigate.store.base import (
     Stats,
     StoredEvent,
 )
+from capigate.store.circuits import PixelCircuit, circuit_from_row, circuit_params
 from capigate.store.depth import DepthGauge
 
 Q = sql.load("postgres")
@@ -239,6 +240,16 @@ class PostgresStore:
             total += freed
             if freed < rows.PURGE_BATCH_KEYS:
                 return total
+
+    async def save_circuit(self, circuit: PixelCircuit) -> None:
+        """Save a pixel's circuit unless a newer one is saved."""
+        await self._execute(Q["save_circuit"], circuit_params(circuit))
+
+    async def circuits(self) -> list[PixelCircuit]:
+        """Every saved pixel circuit, by pixel id."""
+        async with self._connection() as conn:
+            found = await _all(conn, Q["list_circuits"], {})
+        return [circuit_from_row(row) for row in found]
 
     async def _change(self, name: str, ids: Sequence[int], **params: Any) -> int:
         return await self._execute(Q[name], {**params, "ids": list(ids)})

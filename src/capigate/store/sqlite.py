@@ -27,6 +27,7 @@ from capigate.store.base import (
     Stats,
     StoredEvent,
 )
+from capigate.store.circuits import PixelCircuit, circuit_from_row, circuit_params
 from capigate.store.depth import DepthGauge
 from capigate.store.sqlite_threads import Reader, Writer, connect
 
@@ -184,6 +185,16 @@ class SQLiteStore:
             if freed < rows.PURGE_BATCH_KEYS:
                 return total
 
+    async def save_circuit(self, circuit: PixelCircuit) -> None:
+        """Save a pixel's circuit unless a newer one is saved."""
+        params = circuit_params(circuit)
+        await self._writer.run(partial(_rowcount, Q["save_circuit"], params))
+
+    async def circuits(self) -> list[PixelCircuit]:
+        """Every saved pixel circuit, by pixel id."""
+        found = await self._reader.run(partial(_fetchall, Q["list_circuits"], {}))
+        return [circuit_from_row(row) for row in found]
+
     async def _change(self, name: str, ids: Sequence[int], **params: Any) -> int:
         params["ids"] = _dump(list(ids))
         return await self._writer.run(partial(_rowcount, Q[name], params))
@@ -209,6 +220,10 @@ def _events(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> lis
 
 def _columns(cursor: sqlite3.Cursor) -> list[str]:
     return [column[0] for column in cursor.description]
+
+
+def _fetchall(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(query, params).fetchall()
 
 
 def _rowcount(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> int:

@@ -147,3 +147,19 @@ WHERE id IN (
     SELECT id FROM marketing_events
     WHERE dedup_active AND created_at < %(cutoff)s
     LIMIT %(limit)s)
+
+-- name: save_circuit
+-- Insert or replace a pixel's circuit, unless the saved one is newer.
+INSERT INTO pixel_circuits (
+    pixel_id, status, reason, opened_at, next_probe_at, failed_probes, updated_at)
+VALUES (
+    %(pixel_id)s, %(status)s, %(reason)s, %(opened_at)s, %(next_probe_at)s,
+    %(failed_probes)s, %(updated_at)s)
+ON CONFLICT (pixel_id) DO UPDATE SET
+    status = excluded.status, reason = excluded.reason, opened_at = excluded.opened_at,
+    next_probe_at = excluded.next_probe_at, failed_probes = excluded.failed_probes,
+    updated_at = excluded.updated_at
+WHERE excluded.updated_at >= pixel_circuits.updated_at
+
+-- name: list_circuits
+SELECT * FROM pixel_circuits ORDER BY pixel_id
