@@ -25,6 +25,7 @@ from capigate.secret import Secret
 from capigate.settings_sources import Secrets, parse_sources, read_secrets_file
 from capigate.sources import DEV_SOURCE, Source
 from capigate.telegram import DEFAULT_INIT_DATA_MAX_AGE_S
+from capigate.worker.config import WorkerSettings, parse_worker
 
 ENV_PREFIX = "CAPIGATE_"
 CONFIG_ENV = "CAPIGATE_CONFIG"
@@ -41,6 +42,7 @@ META_TOKEN_ENV = "CAPIGATE_META_ACCESS_TOKEN"
 TELEGRAM_TOKEN_ENV = "CAPIGATE_TELEGRAM_BOT_TOKEN"
 SANDBOX_PIXEL_ID = "100000000000001"  # any numeric id works with the emulator
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_WORKER = WorkerSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class Settings:
     graph_version: str = DEFAULT_GRAPH_VERSION
     plan_path: str | None = None
     log_level: str = "INFO"
+    worker: WorkerSettings = DEFAULT_WORKER
 
     @property
     def sandbox(self) -> bool:
@@ -165,6 +168,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "secrets_file": _parse_str,
 }
 _LISTS = ("pixels", "sources")
+_SECTIONS = ("worker",)  # parsed by their own modules
 _SECRET_LOOKALIKES = ("access_token", "token", "meta_access_token", "telegram_bot_token")
 _FIELD_FOR_KEY = {"db": "db_url", "plan": "plan_path"}
 
@@ -196,6 +200,7 @@ def load(
         pixels=pixels,
         sources=sources,
         telegram_bot_token=secrets.get(TELEGRAM_TOKEN_ENV),
+        worker=parse_worker(raw.get("worker"), env),
         **fields,
     )
 
@@ -228,8 +233,8 @@ def _reject_unknown(raw: dict[str, Any], path: str) -> None:
                 f"{key}: secrets may not be written in {path}; set {META_TOKEN_ENV} or "
                 f"{TELEGRAM_TOKEN_ENV} in the environment or a secrets file"
             )
-        if key not in _SCALARS and key not in _LISTS:
-            known = ", ".join(sorted([*_SCALARS, *_LISTS]))
+        if key not in _SCALARS and key not in _LISTS and key not in _SECTIONS:
+            known = ", ".join(sorted([*_SCALARS, *_LISTS, *_SECTIONS]))
             raise ConfigError(f"{key}: unknown setting in {path} (known: {known})")
 
 

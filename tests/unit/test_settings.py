@@ -220,3 +220,28 @@ def test_telegram_bot_token_is_a_secret_from_the_environment() -> None:
     assert s.telegram_bot_token is not None
     assert s.telegram_bot_token.reveal() == "123:ABC"
     assert "ABC" not in repr(s)
+
+
+def test_worker_section_is_parsed_by_the_worker_module(tmp_path: Path) -> None:
+    """The worker: section and CAPIGATE_WORKER_* reach Settings.worker."""
+    path = write(tmp_path, "worker:\n  batch_size: 500\n")
+    s = settings.load(config_path=path, environ={"CAPIGATE_WORKER_CONCURRENCY": "3"})
+    assert (s.worker.batch_size, s.worker.concurrency) == (500, 3)
+
+
+def test_source_channel_defaults_and_is_checked(tmp_path: Path) -> None:
+    """A source's plan channel defaults from its name or kind and must be a known kind."""
+    path = write(
+        tmp_path,
+        "sources:\n"
+        "  - {name: bot, kind: server}\n"
+        "  - {name: billing, kind: server}\n"
+        "  - {name: lp, kind: browser, key: " + BROWSER_KEY + ", origins: ['https://a.io']}\n"
+        "  - {name: app, kind: server, channel: mini_app}\n",
+    )
+    environ = {f"CAPIGATE_SOURCE_{n}_KEY": SERVER_KEY + n for n in ("BOT", "BILLING", "APP")}
+    s = settings.load(config_path=path, environ=environ)
+    assert [x.channel for x in s.sources] == ["bot", "server", "website", "mini_app"]
+    bad = write(tmp_path, "sources:\n  - {name: x, kind: server, channel: fax}\n", "bad.yaml")
+    with pytest.raises(ConfigError, match=r"sources\[x\].channel: must be one of"):
+        settings.load(config_path=bad, environ={"CAPIGATE_SOURCE_X_KEY": SERVER_KEY})

@@ -62,6 +62,7 @@ def sandbox_banner(settings: Settings) -> str:
     ]
     if any(s.keyless for s in settings.sources):
         lines.append("Source 'dev' accepts requests without a key, from loopback only.")
-    rule = "#" * _BANNER_WIDTH
-    body = [f"#  {line:<{_BANNER_WIDTH - 6}}  #" for line in lines]
+    width = max(_BANNER_WIDTH, *(len(line) + 6 for line in lines))
+    rule = "#" * width
+    body = [f"#  {line:<{width - 6}}  #" for line in lines]
     return "\n".join([rule, *body, rule])
