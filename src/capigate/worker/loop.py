@@ -1,0 +1,323 @@
+"""The delivery loop: lease a batch, build the body, send, classify, decide, persist.
+
+One task per leased batch. The loop leases only for pixels that have room (``concurrency``
+batches in flight each) and a closed circuit, by leaving the others out of ``lease_batch``:
+a leased event never waits behind a semaphore while its lease runs out. A batch is one
+(pixel, test_event_code) group of up to ``batch_size`` events, or fewer once the oldest has
+waited ``flush_interval_s``. Before sending, events whose 7-day window is about to close are
+expired (``settle.on_lease``); a batch Meta refuses because of some of its events is split
+until they are isolated (``batcher``); every answer is settled per event (``settle``).
+
+Nothing is lost when a worker dies: its leases run out and another worker (or this one,
+restarted) sends the events again; Meta deduplicates them by event_id. Store failures are
+logged and leave the leases to run out the same way.
+
+``run_once()`` does one round without sleeping (tests drive the loop with it on a frozen
+clock); ``run()`` repeats rounds until ``stop()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from capigate.classify import Outcome, OutcomeKind
+from capigate.clock import Clock, system_clock
+from capigate.errors import StoreError
+from capigate.meta.client import MetaClient
+from capigate.payload import request_body
+from capigate.retry import DecisionKind, RetryPolicy
+from capigate.store import Batch, Store, StoredEvent
+from capigate.worker import settle
+from capigate.worker.batcher import Bisection, splittable
+from capigate.worker.circuit import CircuitBoard
+from capigate.worker.config import WorkerSettings
+from capigate.worker.counters import DeliveryCounters
+
+STOP_GRACE_S = 35.0  # a request in flight may take the client's 30 s read timeout
+STORE_RETRY_S = 1.0  # wait after the store failed before leasing again
+log = logging.getLogger("capigate.worker")
+
+
+def default_worker_id() -> str:
+    """host:pid:random, unique per worker process, readable in the store's lease_owner."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class DeliveryWorker:
+    """Delivers the outbox to Meta, for every pixel that has a client."""
+
+    def __init__(
+        self,
+        store: Store,
+        clients: Mapping[str, MetaClient],
+        *,
+        settings: WorkerSettings | None = None,
+        clock: Clock = system_clock,
+        rand: Callable[[], float] = random.random,
+        worker_id: str | None = None,
+        circuits: CircuitBoard | None = None,
+        counters: DeliveryCounters | None = None,
+    ) -> None:
+        self.settings = settings or WorkerSettings()
+        self.policy: RetryPolicy = self.settings.policy()
+        self.worker_id = worker_id or default_worker_id()
+        self.circuits = circuits or CircuitBoard(policy=self.policy, clock=clock, ledger=store)
+        self.counters = counters or DeliveryCounters()
+        self._store = store
+        self._clients = dict(clients)
+        self._clock = clock
+        self._rand = rand
+        self._in_flight: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unconfigured: set[str] = set()
+        self._stopping = asyncio.Event()
+        self.running = False
+
+    # --- driving the loop ------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """One round: sync and probe circuits, lease what capacity allows, deliver it all.
+
+        Returns the number of batches delivered; 0 when nothing was ready.
+        """
+        await self._prepare()
+        started = await self._fill()
+        if started:
+            await asyncio.gather(*list(self._tasks))
+        return started
+
+    async def run(self) -> None:
+        """Deliver until ``stop()``, then let the batches in flight finish."""
+        self.running = True
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._prepare()
+                    await self._fill()
+                    timeout = self.settings.poll_interval_s
+                except StoreError:
+                    log.exception("worker: store failed; retrying", extra=self._fields())
+                    timeout = STORE_RETRY_S
+                await self._wait(timeout)
+        finally:
+            await self._drain(STOP_GRACE_S)
+            self.running = False
+
+    def stop(self) -> None:
+        """Stop leasing; ``run()`` returns once the batches in flight are settled."""
+        self._stopping.set()
+
+    def status(self) -> dict[str, Any]:
+        """What ``/readyz`` reports about delivery."""
+        return {
+            "worker_id": self.worker_id,
+            "running": self.running,
+            "batches_in_flight": len(self._tasks),
+            "circuits": self.circuits.snapshot(),
+            "unconfigured_pixels": sorted(self._unconfigured),
+        }
+
+    async def _prepare(self) -> None:
+        await self.circuits.sync()
+        await self.circuits.probe_due(self._probe)
+
+    async def _probe(self, pixel_id: str) -> Outcome:
+        outcome = await self._clients[pixel_id].probe(pixel_id)
+        self.counters.request(pixel_id, f"probe_{outcome.kind.value}")
+        return outcome
+
+    async def _fill(self) -> int:
+        """Lease and start batches while some pixel has room; returns how many started."""
+        started = 0
+        while not self._stopping.is_set():
+            batch = await self._store.lease_batch(
+                worker_id=self.worker_id,
+                now_s=self._clock(),
+                lease_s=self.settings.lease_s,
+                max_events=self.settings.batch_size,
+                min_age_s=self.settings.flush_interval_s,
+                exclude_pixel_ids=self._excluded(),
+            )
+            if batch is None:
+                break
+            self._start(batch)
+            started += 1
+        return started
+
+    def _excluded(self) -> frozenset[str]:
+        full = {p for p, n in self._in_flight.items() if n >= self.settings.concurrency}
+        return self.circuits.paused() | self._unconfigured | full
+
+    def _start(self, batch: Batch) -> None:
+        pixel_id = batch.pixel_id
+        self._in_flight[pixel_id] += 1
+        task = asyncio.create_task(self._deliver_safely(batch))
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            self._in_flight[pixel_id] -= 1
+
+        task.add_done_callback(done)
+
+    async def _wait(self, timeout_s: float) -> None:
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait(
+                {*self._tasks, stopping}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+
+    async def _drain(self, grace_s: float) -> None:
+        """Let batches in flight finish; cancel what outlives ``grace_s`` (its leases run out)."""
+        if not self._tasks:
+            return
+        _, late = await asyncio.wait(set(self._tasks), timeout=grace_s)
+        for task in late:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*late, return_exceptions=True)
+
+    # --- one batch -------------------------------------------------------------------------
+
+    async def _deliver_safely(self, batch: Batch) -> None:
+        try:
+            await self._deliver(batch)
+        except StoreError:
+            log.exception("worker: store failed; the lease will run out", extra=self._fields(batch))
+        except Exception:
+            log.exception(
+                "worker: delivery failed; the lease will run out", extra=self._fields(batch)
+            )
+
+    async def _deliver(self, batch: Batch) -> None:
+        pixel_id = batch.pixel_id
+        client = self._clients.get(pixel_id)
+        if client is None:
+            await self._unroutable(batch)
+            return
+        fresh, expired = settle.on_lease(batch.events, now_s=self._clock(), policy=self.policy)
+        for reason, ids in expired.items():
+            changed = await self._store.expire(ids, now_s=self._clock(), reason=reason)
+            self.counters.settled(pixel_id, "expired", changed)
+            log.warning(
+                "events expired before sending",
+                extra=self._fields(batch, reason=reason, events=changed),
+            )
+        if fresh:
+            await self._send_isolating(batch, client, tuple(fresh))
+
+    async def _send_isolating(
+        self, batch: Batch, client: MetaClient, events: tuple[StoredEvent, ...]
+    ) -> None:
+        """Send, splitting refused parts until the bad events stand alone."""
+        plan = Bisection.start(events)
+        last: Outcome | None = None
+        while (part := plan.next_part()) is not None:
+            if self.circuits.state(batch.pixel_id).paused:
+                await self._release(batch, plan.remaining)
+                return
+            last = await self._send(batch, client, part)
+            if splittable(last, len(part)):
+                plan = plan.refused()
+                continue
+            plan = plan.settled()
+            if last.kind in (OutcomeKind.DELIVERED, OutcomeKind.PERMANENT):
+                await self._apply(batch, part, last)
+            else:  # retry or pause: what is left shares the part's fate
+                await self._apply(batch, (*part, *plan.remaining), last)
+                return
+        if plan.remaining and last is not None:
+            await self._apply(batch, plan.remaining, settle.unresolved(last, len(plan.remaining)))
+
+    async def _send(self, batch: Batch, client: MetaClient, part: Sequence[StoredEvent]) -> Outcome:
+        body = request_body([e.payload for e in part], test_event_code=batch.test_event_code)
+        outcome = await client.send(batch.pixel_id, body)
+        self.counters.request(batch.pixel_id, outcome.kind.value)
+        return outcome
+
+    async def _apply(self, batch: Batch, events: Sequence[StoredEvent], outcome: Outcome) -> None:
+        """Persist what ``outcome`` means for ``events``."""
+        now_s = self._clock()
+        found = settle.settle(events, outcome, now_s=now_s, rand=self._rand(), policy=self.policy)
+        for settlement in found:
+            if settlement.decision.kind is DecisionKind.PAUSE:
+                await self.circuits.open(batch.pixel_id, settlement.decision.reason)
+                await self._release(batch, events)
+                return
+            if settlement.decision.kind is DecisionKind.ACK:
+                await self.circuits.close(batch.pixel_id)
+            await self._persist(batch, settlement, outcome, now_s, len(events))
+
+    async def _persist(
+        self, batch: Batch, found: settle.Settlement, outcome: Outcome, now_s: float, sent: int
+    ) -> None:
+        decision, ids = found.decision, list(found.ids)
+        store, pixel_id = self._store, batch.pixel_id
+        if decision.kind is DecisionKind.ACK:
+            response = settle.response_record(outcome, sent)
+            changed = await store.ack(ids, now_s=now_s, response=response)
+            self.counters.settled(pixel_id, "delivered", changed)
+            if response["mismatch"]:
+                self.counters.mismatch(pixel_id)
+                log.warning(
+                    "events_received differs from events sent; acknowledged",
+                    extra=self._fields(batch, reason=response["mismatch"]),
+                )
+        elif decision.kind is DecisionKind.RETRY:
+            assert decision.retry_at_s is not None
+            error = settle.error_record(decision, outcome)
+            changed = await store.schedule_retry(
+                ids, now_s=now_s, retry_at_s=decision.retry_at_s, error=error
+            )
+            self.counters.settled(pixel_id, "retry", changed)
+            log.info(
+                "retry scheduled", extra=self._fields(batch, reason=decision.reason, events=changed)
+            )
+        elif decision.kind is DecisionKind.DEAD:
+            error = settle.error_record(decision, outcome)
+            changed = await store.dead_letter(ids, now_s=now_s, error=error)
+            self.counters.settled(pixel_id, "dead", changed)
+            log.warning(
+                "dead-lettered", extra=self._fields(batch, reason=decision.reason, events=changed)
+            )
+        else:
+            changed = await store.expire(ids, now_s=now_s, reason=decision.reason)
+            self.counters.settled(pixel_id, "expired", changed)
+            log.warning(
+                "expired", extra=self._fields(batch, reason=decision.reason, events=changed)
+            )
+        if changed < len(ids):
+            log.warning(
+                "lease lost before settling", extra=self._fields(batch, events=len(ids) - changed)
+            )
+
+    async def _release(self, batch: Batch, events: Sequence[StoredEvent]) -> None:
+        changed = await self._store.release([e.id for e in events])
+        self.counters.settled(batch.pixel_id, "released", changed)
+
+    async def _unroutable(self, batch: Batch) -> None:
+        """Events for a pixel this worker has no token for wait (released) until one is set."""
+        self._unconfigured.add(batch.pixel_id)
+        await self._release(batch, batch.events)
+        log.error(
+            "no client for pixel: configure it in pixels:, events wait",
+            extra=self._fields(batch, events=len(batch.events)),
+        )
+
+    def _fields(self, batch: Batch | None = None, **extra: Any) -> dict[str, Any]:
+        fields: dict[str, Any] = {"worker_id": self.worker_id}
+        if batch is not None:
+            fields.update(pixel_id=batch.pixel_id, test_event_code=batch.test_event_code)
+        fields.update(extra)
+        return {"fields": fields}
