@@ -22,6 +22,7 @@ CORE = [
     "classify.py",
     "retry.py",
     "plan",
+    "lifecycle",
     "worker/config.py",
     "worker/routing.py",
     "worker/batcher.py",

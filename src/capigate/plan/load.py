@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from capigate.errors import PlanError
 from capigate.findings import Finding, error
+from capigate.lifecycle.section import check_against_plan, read_section
 from capigate.plan.model import (
     UNDECLARED_POLICIES,
     Plan,
@@ -30,7 +31,7 @@ from capigate.plan.yamldoc import SPEC, child, parse
 
 PLAN_VERSION = 1
 _KEY = re.compile(r"[a-z][a-z0-9_]*")
-_TOP_FIELDS = ("version", "defaults", "allow_meta_names", "events")
+_TOP_FIELDS = ("version", "defaults", "allow_meta_names", "events", "lifecycle")
 _DEFAULT_FIELDS = (
     "currency",
     "default_region",
@@ -119,7 +120,13 @@ class _Reader:
         defaults = self.defaults(root.get("defaults", {}), "$.defaults")
         events = self.events(root.get("events"), "$.events", defaults)
         allow = self.flag(root, "allow_meta_names", "$")
-        return Plan(events, defaults, allow, self.name, self.lines)
+        lifecycle = read_section(
+            root.get("lifecycle"), "$.lifecycle", self.fail, default_region=defaults.default_region
+        )
+        if lifecycle is not None:
+            derived = {key: event.derived for key, event in events.items()}
+            check_against_plan(lifecycle, derived, "$.lifecycle", self.fail)
+        return Plan(events, defaults, allow, self.name, self.lines, lifecycle)
 
     def defaults(self, data: Any, path: str) -> PlanDefaults:
         raw = self.mapping(data, path)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from capigate.lifecycle.config import LifecycleConfig
 from capigate.models import ActionSource
 
 ACTION_SOURCES = frozenset(source.value for source in ActionSource)
@@ -138,6 +139,7 @@ class Plan:
     allow_meta_names: bool = False
     name: str = "<plan>"
     lines: Mapping[str, int] = field(default_factory=dict)
+    lifecycle: LifecycleConfig | None = None  # derived events from activity (lifecycle:)
 
     @property
     def keys(self) -> tuple[str, ...]:
