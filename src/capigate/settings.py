@@ -26,6 +26,7 @@ from capigate.settings_sources import Secrets, parse_sources, read_secrets_file
 from capigate.sources import DEV_SOURCE, Source
 from capigate.telegram import DEFAULT_INIT_DATA_MAX_AGE_S
 from capigate.worker.config import WorkerSettings, parse_worker
+from capigate.worker.routing import Route, parse_routes
 
 ENV_PREFIX = "CAPIGATE_"
 CONFIG_ENV = "CAPIGATE_CONFIG"
@@ -77,6 +78,7 @@ class Settings:
     plan_path: str | None = None
     log_level: str = "INFO"
     worker: WorkerSettings = DEFAULT_WORKER
+    routes: tuple[Route, ...] = ()
 
     @property
     def sandbox(self) -> bool:
@@ -168,7 +170,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "secrets_file": _parse_str,
 }
 _LISTS = ("pixels", "sources")
-_SECTIONS = ("worker",)  # parsed by their own modules
+_SECTIONS = ("worker", "routes")  # parsed by their own modules
 _SECRET_LOOKALIKES = ("access_token", "token", "meta_access_token", "telegram_bot_token")
 _FIELD_FOR_KEY = {"db": "db_url", "plan": "plan_path"}
 
@@ -201,6 +203,11 @@ def load(
         sources=sources,
         telegram_bot_token=secrets.get(TELEGRAM_TOKEN_ENV),
         worker=parse_worker(raw.get("worker"), env),
+        routes=parse_routes(
+            raw.get("routes"),
+            pixel_ids={p.id for p in pixels},
+            source_names={s.name for s in sources},
+        ),
         **fields,
     )
 

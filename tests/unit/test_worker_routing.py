@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from capigate.errors import ConfigError
+from capigate.settings import load
 from capigate.worker.routing import Route, parse_routes, pixels_for
 
 PIXELS = {"111", "222", "333"}
@@ -66,3 +69,16 @@ def test_bad_routes_are_refused_with_the_rule(raw: object, message: str) -> None
     """Every mistake in ``routes:`` names the entry, the key and the rule."""
     with pytest.raises(ConfigError, match=message):
         _route(raw)
+
+
+def test_routes_are_read_from_the_config_file(tmp_path: Path) -> None:
+    """``routes:`` in capigate.yaml becomes Settings.routes, checked against pixels and sources."""
+    config = tmp_path / "capigate.yaml"
+    config.write_text(
+        "pixels:\n  - {id: '111', token_env: TOKEN_A}\n  - {id: '222', token_env: TOKEN_B}\n"
+        "sources:\n  - {name: bot, kind: server}\n"
+        "routes:\n  - {events: [subscribe], sources: [bot], pixels: ['111', '222']}\n"
+    )
+    env = {"TOKEN_A": "EAA-a", "TOKEN_B": "EAA-b", "CAPIGATE_SOURCE_BOT_KEY": "k" * 16}
+    settings = load(config_path=str(config), environ=env)
+    assert settings.routes == (Route(("111", "222"), frozenset({"bot"}), frozenset({"subscribe"})),)
