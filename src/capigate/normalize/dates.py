@@ -64,7 +64,9 @@ def normalize_birth_date(
     text: str, region: str | None = None, max_year: int = MAX_BIRTH_YEAR
 ) -> str:
     """``YYYYMMDD``, or InvalidField(``db``, ``date_*``); see the module docstring."""
-    value = _TIME.sub("", nfc(require("db", trim(text), "date of birth")).lower()).strip()
+    value = nfc(require("db", trim(text), "date of birth")).lower()
+    if ":" in value:
+        value = _TIME.sub("", value).strip()
     year, month, day = _parse(value, region)
     if not MIN_BIRTH_YEAR <= year <= max_year:
         raise InvalidField(

@@ -26,6 +26,9 @@ _LOCAL_FORBIDDEN = frozenset(' <>()[]\\,;:"@')
 
 def normalize_email(text: str) -> str:
     """The lowercase address; InvalidField(``em``, ``email_format``) if it is not one."""
+    value = text.strip().lower()
+    if value.isascii() and _ASCII_EMAIL.fullmatch(value):
+        return value  # the common case, decided by one regex
     value = trim(text)
     wrapped = _ANGLE_ADDR.fullmatch(value)
     if wrapped:

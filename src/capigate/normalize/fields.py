@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from hashlib import sha256
 
 from capigate.errors import InvalidField
 from capigate.normalize.dates import MAX_BIRTH_YEAR, normalize_birth_date
 from capigate.normalize.email import normalize_email
 from capigate.normalize.gender import normalize_gender
 from capigate.normalize.geo import normalize_country, normalize_zip
-from capigate.normalize.hashed import canonical_hashed, is_hashed, sha256_hex
+from capigate.normalize.hashed import SHA256_HEX_LEN, canonical_hashed, is_hashed
 from capigate.normalize.identifiers import normalize_external_id, validate_raw
 from capigate.normalize.keys import HASHED_KEYS, NEVER_HASH_KEYS
 from capigate.normalize.names import (
@@ -38,6 +39,13 @@ _RULES: dict[str, Rule] = {
 }
 
 
+# Values that repeat across events (a city, a first name, a country) are hashed once. The
+# direct identifiers em, ph and external_id are never kept: each is unique to a person.
+CACHED_KEYS = frozenset({"fn", "ln", "ge", "db", "ct", "st", "zp", "country"})
+MAX_CACHED_HASHES = 50_000  # entries; the cache is emptied when full
+_hash_cache: dict[tuple[str, str, str | None, int], str] = {}
+
+
 def is_known_key(key: object) -> bool:
     """True for every ``user_data`` key Meta documents (hashed or raw)."""
     return isinstance(key, str) and (key in HASHED_KEYS or key in NEVER_HASH_KEYS)
@@ -49,33 +57,46 @@ def _unknown(key: object) -> InvalidField:
 
 def prepared(key: str, value: object) -> str:
     """The value as trimmed text, or InvalidField (``bad_type``, ``empty``, ``bad_text``)."""
+    if type(value) is str and value.isascii():
+        return require(key, value.strip(), key)  # no invisible characters in ASCII
     return require(key, trim(to_text(key, value)), key)
 
 
 def normalize_text(key: str, text: str, region: str | None, max_year: int) -> str:
     """The plain normalized value of prepared ``text``; hashes come back canonical."""
-    if key in NEVER_HASH_KEYS:
+    rule = _RULES.get(key)
+    if rule is None:
         return validate_raw(key, text)
-    if is_hashed(text):
+    if len(text) >= SHA256_HEX_LEN and is_hashed(text):
         return canonical_hashed(text)
-    return _RULES[key](text, region, max_year)
+    return rule(text, region, max_year)
 
 
 def hash_text(key: str, text: str, region: str | None, max_year: int) -> str:
     """What Meta receives for prepared ``text``: SHA-256 hex, a canonical hash, or the raw value."""
-    if key in NEVER_HASH_KEYS:
+    rule = _RULES.get(key)
+    if rule is None:
         return validate_raw(key, text)
-    if is_hashed(text):
+    if len(text) >= SHA256_HEX_LEN and is_hashed(text):
         return canonical_hashed(text)
-    return sha256_hex(_RULES[key](text, region, max_year))
+    if key not in CACHED_KEYS:
+        return sha256(rule(text, region, max_year).encode()).hexdigest()
+    cache_key = (key, text, region, max_year)
+    digest = _hash_cache.get(cache_key)
+    if digest is None:
+        digest = sha256(rule(text, region, max_year).encode()).hexdigest()
+        if len(_hash_cache) >= MAX_CACHED_HASHES:
+            _hash_cache.clear()
+        _hash_cache[cache_key] = digest
+    return digest
 
 
 def hash_phone(text: str, region: str | None) -> tuple[str, bool]:
     """``ph`` as Meta receives it, and whether its digits are known to carry a country code."""
-    if is_hashed(text):
+    if len(text) >= SHA256_HEX_LEN and is_hashed(text):
         return canonical_hashed(text), True
     phone = normalize_phone(text, region)
-    return sha256_hex(phone.digits), phone.has_country_code
+    return sha256(phone.digits.encode()).hexdigest(), phone.has_country_code
 
 
 def normalize_field(

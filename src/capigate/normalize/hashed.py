@@ -8,11 +8,11 @@ Only SHA-256 is recognised, because it is the only hash Meta documents (spec §3
   of ``[A-Za-z0-9_-]``; the hex part is lowercased, the appendix kept as it is (it is base64url).
 
 32 hex characters (an MD5 shape) are an ordinary value and get hashed like any other.
+Hashes themselves are computed in ``fields`` (hashlib SHA-256 of the UTF-8 bytes, lowercase hex).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 SHA256_HEX_LEN = 64
@@ -36,8 +36,3 @@ def is_hashed(value: str) -> bool:
 def canonical_hashed(value: str) -> str:
     """An already-hashed value as Meta should receive it: hex lowercased, appendix unchanged."""
     return value[:SHA256_HEX_LEN].lower() + value[SHA256_HEX_LEN:]
-
-
-def sha256_hex(text: str) -> str:
-    """Lowercase hex SHA-256 of the UTF-8 bytes of ``text``."""
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -22,13 +22,15 @@ import re
 from collections.abc import Callable
 
 from capigate.errors import InvalidField
-from capigate.normalize.text import require, trim
+from capigate.normalize.text import require
 
 _WHITESPACE = re.compile(r"[\s\ufeff]+")
 _FB_COOKIE = re.compile(
     r"fb\.\d\.\d{13}\.[\x21-\x2d\x2f-\x7e]+(?:\.[A-Za-z0-9_-]{2}|\.[A-Za-z0-9_-]{8})?"
 )
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # what ipaddress accepts, without its cost
 _ZEROED_MADID = re.compile(r"[0-]+")
 _NUMERIC_IDS = (
     "fb_login_id",
@@ -44,10 +46,14 @@ _NUMERIC_IDS = (
 
 def normalize_external_id(text: str) -> str:
     """``external_id``: lowercase with all whitespace removed."""
+    if text and text.isascii() and text.isprintable() and " " not in text:
+        return text.lower()  # no whitespace of any kind: printable ASCII minus the space
     return require("external_id", _WHITESPACE.sub("", text).lower(), "external_id")
 
 
 def _ip(value: str) -> str:
+    if _IPV4.fullmatch(value):
+        return value
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -116,5 +122,5 @@ _CHECKS: dict[str, Callable[[str], str]] = {
 
 
 def validate_raw(key: str, text: str) -> str:
-    """The trimmed value of a never-hashed key, unchanged otherwise, or InvalidField."""
-    return _CHECKS[key](require(key, trim(text), key))
+    """``text`` (already trimmed and non-empty) if it is valid for the raw ``key``."""
+    return _CHECKS[key](text)

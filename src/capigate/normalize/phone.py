@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
@@ -40,12 +40,14 @@ _TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
 _LETTER = re.compile(r"[^\W\d_]")
 _NON_DIGITS = re.compile(r"\D+")
 _LEGACY_TRUNKS = ("8", "0")
+_PLAIN_SEPARATORS = b" -().\t\n"
 
 
-@dataclass(frozen=True, slots=True)
-class Phone:
+class Phone(NamedTuple):
     """Normalized phone digits, and whether they are known to start with a country code."""
 
+    # A NamedTuple, not a frozen dataclass: built once per phone on the hot path, where the
+    # dataclass's object.__setattr__ calls cost more than the rest of the fast path.
     digits: str
     has_country_code: bool
 
@@ -62,6 +64,10 @@ def check_region(default_region: str | None) -> str | None:
 
 def normalize_phone(text: str, region: str | None = None) -> Phone:
     """Digits Meta expects, or InvalidField(``ph``, ``phone_*``)."""
+    if text.isascii() and "(0" not in text:  # the common case: +<digits> with separators
+        compact = text.encode().translate(None, _PLAIN_SEPARATORS)
+        if compact[:1] == b"+" and compact[1:].isdigit():
+            return Phone(_checked_length(compact[1:].lstrip(b"0").decode()), True)
     value = _strip_decorations(trim(text))
     if _LETTER.search(value):
         raise InvalidField("ph", "phone_letters", "the phone number contains letters")

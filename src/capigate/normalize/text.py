@@ -10,6 +10,8 @@ from capigate.errors import InvalidField
 
 # Characters str.strip() does not treat as whitespace but that users paste around values.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
+_INVISIBLE_SET = frozenset(_INVISIBLE)
+_STRIPPABLE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace()) + _INVISIBLE
 # Apostrophe-like marks. Some are letters by category (ʻ ʼ ʽ ʹ are Lm), yet in names they
 # are spelling variants of ', so every one of them is removed, never kept.
 APOSTROPHES = "'`´ʹʻʼʽ‘’′"
@@ -49,7 +51,10 @@ def _type_message(value: object) -> str:
 
 def trim(text: str) -> str:
     """Remove Unicode whitespace and invisible format characters from both ends."""
-    return text.strip().strip(_INVISIBLE).strip()
+    text = text.strip()
+    if text[:1] in _INVISIBLE_SET or text[-1:] in _INVISIBLE_SET:
+        return text.strip(_STRIPPABLE)
+    return text
 
 
 def nfc(text: str) -> str:
@@ -67,13 +72,14 @@ def require(key: str, text: str, what: str = "value") -> str:
 class DeleteTable(dict[int, int | None]):
     """A ``str.translate`` table that decides each code point once with ``drop`` and caches it.
 
-    ``ascii`` is the same decision precomputed for ASCII, a plain dict for the fast path.
+    ``ascii_delete`` is the same decision for ASCII as bytes, for ``bytes.translate`` (several
+    times faster than ``str.translate`` with a dict).
     """
 
     def __init__(self, drop: Callable[[str], bool]) -> None:
         super().__init__()
         self._drop = drop
-        self.ascii: dict[int, None] = {cp: None for cp in range(128) if drop(chr(cp))}
+        self.ascii_delete = bytes(cp for cp in range(128) if drop(chr(cp)))
 
     def __missing__(self, code_point: int) -> int | None:
         result = None if self._drop(chr(code_point)) else code_point
@@ -107,7 +113,9 @@ LETTERS_TABLE = DeleteTable(_is_not_letter)
 def squeeze(text: str, table: DeleteTable) -> str:
     """Lowercase ``text`` and delete what ``table`` drops; non-ASCII is NFC before and after."""
     if text.isascii():
-        return text.lower().translate(table.ascii)
+        if text.isalpha():
+            return text.lower()
+        return text.encode().translate(None, table.ascii_delete).decode().lower()
     squeezed = unicodedata.normalize("NFC", text).lower().translate(table)
     return unicodedata.normalize("NFC", squeezed)
 

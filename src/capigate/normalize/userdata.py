@@ -23,8 +23,8 @@ from typing import Any
 from capigate.errors import InvalidField
 from capigate.findings import Finding, warning
 from capigate.normalize.dates import MAX_BIRTH_YEAR
-from capigate.normalize.fields import hash_phone, hash_text, is_known_key, prepared
-from capigate.normalize.keys import HASHED_KEYS, USER_DATA_ORDER
+from capigate.normalize.fields import hash_phone, hash_text, prepared
+from capigate.normalize.keys import HASHED_KEYS, NEVER_HASH_KEYS, USER_DATA_ORDER
 from capigate.normalize.phone import check_region
 
 SPEC_SECTION = "§3.1"
@@ -40,57 +40,57 @@ class _Context:
         self.max_year = max_year
         self.findings: list[Finding] = []
 
-    def hash_one(self, key: str, value: object, path: str) -> str | None:
+    def one(self, key: str, value: object, index: int | None = None) -> str | None:
+        """What Meta receives for one value, or None if it is blank or was dropped."""
+        if type(value) is str and value.isascii():
+            text = value.strip()
+            if not text:
+                return None  # blank means "not given"
+        else:
+            try:
+                text = prepared(key, value)
+            except InvalidField as exc:
+                if exc.rule != "empty":
+                    self.drop(_path(key, index), exc.rule, exc.message)
+                return None
         try:
-            text = prepared(key, value)
             if key != "ph":
                 return hash_text(key, text, self.region, self.max_year)
             hashed, has_country_code = hash_phone(text, self.region)
         except InvalidField as exc:
-            self.drop(path, exc.rule, exc.message)
+            self.drop(_path(key, index), exc.rule, exc.message)
             return None
         if not has_country_code:
+            message = "the phone number has no country code; set a default region"
             self.findings.append(
-                warning(
-                    path,
-                    "phone_no_country_code",
-                    "the phone number has no country code; set a default region",
-                    SPEC_SECTION,
-                )
+                warning(_path(key, index), "phone_no_country_code", message, SPEC_SECTION)
             )
         return hashed
+
+    def hashed(self, key: str, value: object) -> str | list[str] | None:
+        if type(value) is str or not isinstance(value, list | tuple):
+            return self.one(key, value)
+        hashes = [self.one(key, item, i) for i, item in enumerate(value)]
+        distinct = list(dict.fromkeys(h for h in hashes if h is not None))
+        if len(distinct) > 1:
+            return distinct
+        return distinct[0] if distinct else None
+
+    def raw(self, key: str, value: object) -> str | None:
+        if type(value) is not str and isinstance(value, list | tuple):
+            if len(value) != 1:
+                if value:
+                    self.drop(_path(key), "array_not_allowed", f"{key} takes one value, not a list")
+                return None
+            value = value[0]
+        return self.one(key, value)
 
     def drop(self, path: str, rule: str, message: str) -> None:
         self.findings.append(warning(path, rule, f"{message}; the value was dropped", SPEC_SECTION))
 
 
-def _is_absent(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    return isinstance(value, list | tuple) and not value
-
-
-def _hashed_key(ctx: _Context, key: str, value: object) -> str | list[str] | None:
-    path = f"$.user_data.{key}"
-    if not isinstance(value, list | tuple):
-        return ctx.hash_one(key, value, path)
-    hashes = (ctx.hash_one(key, item, f"{path}[{i}]") for i, item in enumerate(value))
-    distinct = list(dict.fromkeys(h for h in hashes if h is not None))
-    if len(distinct) > 1:
-        return distinct
-    return distinct[0] if distinct else None
-
-
-def _raw_key(ctx: _Context, key: str, value: object) -> str | None:
-    path = f"$.user_data.{key}"
-    if isinstance(value, list | tuple):
-        if len(value) != 1:
-            ctx.drop(path, "array_not_allowed", f"{key} takes one value, not a list")
-            return None
-        value = value[0]
-    return ctx.hash_one(key, value, path)
+def _path(key: str, index: int | None = None) -> str:
+    return f"$.user_data.{key}" if index is None else f"$.user_data.{key}[{index}]"
 
 
 def normalize_user_data(
@@ -107,15 +107,19 @@ def normalize_user_data(
     if not isinstance(raw, Mapping):
         raise InvalidField("user_data", "bad_type", "user_data must be a JSON object")
     ctx = _Context(check_region(default_region), max_birth_year)
-    for key in raw:
-        if not is_known_key(key):
-            ctx.drop(f"$.user_data.{key}", "unknown_key", f"{key!r} is not a Meta user_data key")
-    out: dict[str, Any] = {}
-    for key in USER_DATA_ORDER:
-        value = raw.get(key)
-        if _is_absent(value):
+    found: dict[str, Any] = {}
+    for key, value in raw.items():
+        if value is None:
+            result = None
+        elif key in HASHED_KEYS:
+            result = ctx.hashed(key, value)
+        elif key in NEVER_HASH_KEYS:
+            result = ctx.raw(key, value)
+        else:
+            ctx.drop(_path(key), "unknown_key", f"{key!r} is not a Meta user_data key")
             continue
-        result = _hashed_key(ctx, key, value) if key in HASHED_KEYS else _raw_key(ctx, key, value)
         if result is not None:
-            out[key] = result
-    return out, ctx.findings
+            found[key] = result
+    if len(found) > 1:
+        found = {key: found[key] for key in USER_DATA_ORDER if key in found}
+    return found, ctx.findings
