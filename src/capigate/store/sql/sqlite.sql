@@ -51,9 +51,10 @@ ORDER BY next_attempt_at, id
 LIMIT 1
 
 -- name: full_group
--- A group with at least :max_events due events, the longest-due first.
+-- A group with at least :max_events due events, the longest-due first. Scans only what is due
+-- now (not retries waiting for later), so a large retry backlog does not slow every poll.
 SELECT pixel_id, test_event_code
-FROM marketing_events INDEXED BY marketing_events_group_due
+FROM marketing_events INDEXED BY marketing_events_due
 WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
   AND (:pixel_id IS NULL OR pixel_id = :pixel_id)
   AND pixel_id NOT IN (SELECT value FROM json_each(:exclude))
