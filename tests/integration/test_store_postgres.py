@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from capigate.errors import StoreError
 from capigate.store import NewEvent, migrations
 from capigate.store.postgres import PostgresStore
+from capigate.store.sqlite import SQLiteStore
 from tests.contract.pg_schema import pg_schema_url
 
 pytestmark = pytest.mark.postgres
@@ -94,3 +97,38 @@ async def test_unreachable_server_is_a_store_error() -> None:
             await unreachable.outbox_depth()
     finally:
         await unreachable.close()
+
+
+async def test_both_dialects_build_the_same_schema(
+    store: PostgresStore, url: str, tmp_path: Path
+) -> None:
+    """SQLite and PostgreSQL migrations create the same tables, columns and indexes."""
+    lite = SQLiteStore(str(tmp_path / "schema.db"))
+    await lite.migrate()
+    await lite.close()
+    with sqlite3.connect(tmp_path / "schema.db") as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        lite_columns = {
+            (table, row[1])
+            for table in tables
+            for row in conn.execute(f"PRAGMA table_info({table})")
+        }
+        lite_indexes = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        }
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+        )
+        pg_columns = set(await cur.fetchall())
+        cur = await conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND indexname NOT LIKE '%pkey'"
+        )
+        pg_indexes = {r[0] for r in await cur.fetchall()}
+    assert lite_columns == pg_columns
+    assert lite_indexes == pg_indexes
