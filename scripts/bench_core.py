@@ -176,12 +176,13 @@ def _user_data(rng: random.Random, person: dict[str, Any], source: str) -> dict[
 def _custom_data(rng: random.Random, name: str, n: int) -> dict[str, Any] | None:
     if name not in PAID_EVENTS and name != "InitiateCheckout" and rng.random() < 0.5:
         return {"utm_source": rng.choice(["fb", "ig", "tg"]), "button_id": "open_tg"}
+    quantities = [rng.randint(1, 3) for _ in range(rng.randint(1, 3))]
     items = [
-        {"id": f"sku-{rng.randint(1, 500)}", "quantity": rng.randint(1, 3), "item_price": 9.99}
-        for _ in range(rng.randint(1, 3))
+        {"id": f"sku-{rng.randint(1, 500)}", "quantity": quantity, "item_price": 9.99}
+        for quantity in quantities
     ]
     return {
-        "value": round(sum(i["quantity"] * i["item_price"] for i in items), 2),
+        "value": round(sum(quantities) * 9.99, 2),
         "currency": rng.choice(["USD", "UZS", "EUR", "usd"]),
         "contents": items,
         "content_type": "product",

@@ -128,9 +128,7 @@ def estimate(user_data: Mapping[str, Any]) -> MatchQuality:
     order of ``user_data``.
     """
     keys = [key for key, value in user_data.items() if value and key in KEY_POINTS]
-    points = 0.0
-    for key in keys:
-        points += KEY_POINTS[key]
+    points = sum(map(KEY_POINTS.__getitem__, keys))
     if len(keys) > 1:
         for a, b, bonus in PAIR_BONUSES:
             if a in keys and b in keys:

@@ -11,7 +11,7 @@ Three walks share the tables:
 
 Canonical means: ``null`` and empty strings, lists and objects dropped (except ``keep``
 keys), keys in the dataclass's field order, custom properties after the standard keys.
-A JSONPath string is built only when something is wrong, to keep the walks fast.
+A scalar's JSONPath string is built only when it is wrong, to keep the walks fast.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Node:
         raise NotImplementedError
 
 
-# check, node, wire converter, and whether a plain string passes the check unchanged.
+# check, node, wire converter, and the value types the check would return unchanged.
 Entry = tuple[Check | None, Node | None, Convert | None, frozenset[type]]
 # The same, plus the key's position in the dataclass (its rank in the wire order).
 _Ranked = tuple[Check | None, Node | None, Convert | None, frozenset[type], int]
