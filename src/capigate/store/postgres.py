@@ -103,23 +103,28 @@ class PostgresStore:
         await self._pool.close()
 
     async def enqueue(self, events: Sequence[NewEvent], *, now_s: float) -> list[EnqueueResult]:
-        """Store events in one transaction; committed when it returns.
+        """Store events with one atomic statement; committed when it returns.
 
-        Inserts go in dedup-key order so that two transactions inserting overlapping keys wait
-        for each other in the same order and never deadlock.
+        Rows go in dedup-key order so that two processes inserting overlapping keys wait for
+        each other in the same order and never deadlock.
         """
         params = [rows.insert_params(event, now_s, Jsonb) for event in events]
-        order = sorted(range(len(params)), key=lambda i: rows.dedup_key(params[i]))
-        results: list[EnqueueResult | None] = [None] * len(params)
-        async with self._connection() as conn, conn.transaction():
-            ids = await _insert_all(conn, [params[i] for i in order])
-            for i, new_id in zip(order, ids, strict=True):
-                if new_id is not None:
-                    results[i] = EnqueueResult("queued", new_id)
+        if not params:
+            return []
+        ordered = sorted(params, key=rows.dedup_key)
+        columns = {name: [p[name] for p in ordered] for name in ordered[0] if name != "now"}
+        async with self._connection() as conn:
+            inserted = await _all(conn, Q["insert_event"], {**columns, "now": now_s})
+            stored = {rows.dedup_key(row): int(row["id"]) for row in inserted}
+            results = []
+            for event in params:
+                key = rows.dedup_key(event)
+                if key in stored:
+                    results.append(EnqueueResult("queued", stored.pop(key)))
                 else:
-                    results[i] = EnqueueResult("duplicate", await _original(conn, params[i]))
-        self._depth.add(sum(r is not None and r.status == "queued" for r in results))
-        return [r for r in results if r is not None]
+                    results.append(EnqueueResult("duplicate", await _original(conn, event)))
+        self._depth.add(len(inserted))
+        return results
 
     async def lease_batch(
         self,
@@ -272,20 +277,6 @@ async def _events(conn: Conn, query: str, params: dict[str, Any]) -> list[Stored
     await cursor.execute(query, params)
     columns = [column.name for column in cursor.description or ()]
     return rows.stored_events(columns, await cursor.fetchall(), _identity)
-
-
-async def _insert_all(conn: Conn, params: list[dict[str, Any]]) -> list[int | None]:
-    """Insert in one pipelined round of statements; the new id per event, or None if taken."""
-    ids: list[int | None] = []
-    if not params:
-        return ids
-    cur = conn.cursor()
-    await cur.executemany(Q["insert_event"], params, returning=True)
-    while True:
-        row = await cur.fetchone()
-        ids.append(None if row is None else int(row["id"]))
-        if not cur.nextset():
-            return ids
 
 
 async def _original(conn: Conn, params: dict[str, Any]) -> int:

@@ -21,18 +21,29 @@ INSERT INTO capigate_migrations (version, name, applied_at)
 VALUES (%(version)s, %(name)s, %(now)s)
 
 -- name: insert_event
--- Store one event unless its dedup key is active; returns its id, or no row for a duplicate.
--- A concurrent insert of the same key waits for the other transaction, then does nothing.
+-- Store a batch of events in one statement: each parameter is an array with one element per
+-- event, in dedup-key order. Returns (id, key) of each event stored; an event whose key is
+-- active (stored before, or earlier in this batch) returns no row. A concurrent insert of the
+-- same key waits for the other transaction, then does nothing.
 INSERT INTO marketing_events (
     pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
     test_event_code, payload, match_score, warnings, status, next_attempt_at,
     created_at, updated_at)
-VALUES (
-    %(pixel_id)s, %(event_name)s, %(event_id)s, %(event_time)s, %(action_source)s,
-    %(source)s, %(plan_key)s, %(test_event_code)s, %(payload)s, %(match_score)s,
-    %(warnings)s, 'queued', %(now)s, %(now)s, %(now)s)
+SELECT
+    e.pixel_id, e.event_name, e.event_id, e.event_time, e.action_source, e.source, e.plan_key,
+    e.test_event_code, e.payload, e.match_score, e.warnings, 'queued', %(now)s,
+    %(now)s, %(now)s
+FROM unnest(
+    %(pixel_id)s::text[], %(event_name)s::text[], %(event_id)s::text[],
+    %(event_time)s::bigint[], %(action_source)s::text[], %(source)s::text[],
+    %(plan_key)s::text[], %(test_event_code)s::text[], %(payload)s::jsonb[],
+    %(match_score)s::integer[], %(warnings)s::jsonb[]
+) WITH ORDINALITY AS e(
+    pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
+    test_event_code, payload, match_score, warnings, position)
+ORDER BY e.position
 ON CONFLICT DO NOTHING
-RETURNING id
+RETURNING id, pixel_id, event_name, event_id
 
 -- name: find_original
 -- The event that holds an active dedup key.
