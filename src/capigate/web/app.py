@@ -30,6 +30,7 @@ from capigate.web.gateway import SANDBOX_NOTE, Gateway
 from capigate.web.metrics import Metrics
 from capigate.web.problems import Problem
 from capigate.web.schemas import IngestBatch, IngestEvent, ProblemDocument
+from capigate.worker.service import serve_delivery
 
 EMULATOR_PATH = "/__emulator__"
 CORS_HEADERS = ["content-type", api.KEY_HEADER, api.INIT_DATA_HEADER]
@@ -58,6 +59,7 @@ def create_app(
     plan = plan or (load_file(settings.plan_path) if settings.plan_path else default_plan())
     registry = SourceRegistry(settings.sources)
     metrics = Metrics()
+    emulator = create_emulator(clock=clock) if settings.sandbox else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,7 +71,9 @@ def create_app(
             log.warning("SANDBOX MODE", extra={"fields": {"note": SANDBOX_NOTE}})
         log.info("gateway ready", extra={"fields": _startup_fields(settings, plan)})
         try:
-            yield
+            async with serve_delivery(settings, active, clock=clock, sandbox_app=emulator) as w:
+                app.state.gateway.worker = w
+                yield
         finally:
             if store is None:
                 await active.close()
@@ -94,8 +98,8 @@ def create_app(
             allow_headers=CORS_HEADERS,
             max_age=CORS_MAX_AGE_S,
         )
-    if settings.sandbox:
-        app.mount(EMULATOR_PATH, create_emulator(clock=clock))
+    if emulator is not None:
+        app.mount(EMULATOR_PATH, emulator)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

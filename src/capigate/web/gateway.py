@@ -13,6 +13,8 @@ from capigate.settings import Settings
 from capigate.sources import SourceRegistry
 from capigate.store import Store
 from capigate.web.metrics import Metrics
+from capigate.worker.loop import DeliveryWorker
+from capigate.worker.service import delivery_metrics, delivery_report
 
 log = logging.getLogger("capigate.web")
 SANDBOX_NOTE = "sandbox mode: no Meta access token, events go to /__emulator__"
@@ -28,6 +30,7 @@ class Gateway:
     ingestor: Ingestor
     metrics: Metrics
     clock: Clock
+    worker: DeliveryWorker | None = None  # the in-process delivery worker, if serve runs one
 
     async def readiness(self) -> dict[str, Any]:
         """``/readyz``: ready unless the store is unreachable or the outbox is too deep."""
@@ -44,6 +47,8 @@ class Gateway:
             reasons.append("store unreachable")
         elif depth >= high_water:
             reasons.append(f"outbox depth {depth} is above the high-water mark {high_water}")
+        delivery = await delivery_report(self.store, self.worker)
+        reasons.extend(delivery.pop("reasons"))
         return {
             "status": "ready" if ready else "not_ready",
             "sandbox": self.settings.sandbox,
@@ -51,6 +56,7 @@ class Gateway:
             "outbox_depth": depth,
             "outbox_high_water": high_water,
             "reasons": reasons,
+            "delivery": delivery,
         }
 
     async def refresh_gauges(self) -> None:
@@ -61,3 +67,5 @@ class Gateway:
             self.metrics.set("capigate_outbox_depth", await self.store.outbox_depth())
         except StoreError:
             log.exception("metrics: store unreachable")
+        if self.worker is not None:
+            delivery_metrics(self.worker, self.metrics.set)

@@ -25,6 +25,22 @@ DECLARED: Mapping[str, tuple[str, str]] = {
         "gauge",
         "1 when no Meta access token is set (events go to the emulator).",
     ),
+    "capigate_delivery_requests_total": (
+        "counter",
+        "Graph requests sent by the in-process worker, by pixel and outcome.",
+    ),
+    "capigate_delivery_events_total": (
+        "counter",
+        "Events settled by the in-process worker, by pixel and result.",
+    ),
+    "capigate_delivery_mismatch_total": (
+        "counter",
+        "2xx answers whose events_received differed from the events sent, by pixel.",
+    ),
+    "capigate_delivery_paused": (
+        "gauge",
+        "1 while a pixel's delivery waits for a working access token.",
+    ),
 }
 
 

@@ -127,6 +127,11 @@ class Readiness(BaseModel):
     outbox_depth: int | None
     outbox_high_water: int
     reasons: list[str]
+    delivery: dict[str, Any] = Field(
+        default_factory=dict,
+        description="paused_pixels (each with pixel_id, status, reason, next_probe_at) and, "
+        "when serve runs the worker, worker (worker_id, running, batches_in_flight).",
+    )
 
 
 EventResult.model_rebuild()
