@@ -12,7 +12,19 @@ Field functions raise ``capigate.errors.InvalidField`` (key, stable rule slug, m
 nothing else for any value; ``normalize_user_data`` never raises for a bad value: it drops it
 with a warning. An unknown ``default_region`` is a configuration mistake (``ConfigError``).
 One module per rule: ``email``, ``phone``, ``names`` (fn, ln, ct, st), ``gender``, ``dates``
-(db), ``geo`` (country, zp), ``identifiers`` (external_id, never-hash keys), ``hashed``.
+(db), ``geo`` (country, zp), ``identifiers`` (external_id, never-hash keys), ``hashed``; each
+module's docstring states its rule and the choices made where Meta's documentation and its two
+implementations disagree (tests/conformance pins them against Meta's outputs).
+
+Decisions in brief: Canadian provinces map to postal codes like US states (``qc``); the latest
+birth year is a parameter (``max_birth_year``, default ``MAX_BIRTH_YEAR``) because the core has
+no clock; the SDK-only keys ``f5first``, ``f5last``, ``fi``, ``dobd``, ``dobm``, ``doby`` are
+refused as unknown (send ``fn``, ``ln``, ``db``); a one-value list is sent as a string.
+
+Speed: ASCII fast paths (bytes.translate, one regex for common emails, ``+``/``00`` phones
+without libphonenumber), and bounded memo caches for values that repeat across events (region
+and country lookups, national phone completion, IPv6 validity, and hashes of fn, ln, ge, db, ct,
+st, zp, country). Hashes of em, ph and external_id are never cached.
 """
 
 from __future__ import annotations

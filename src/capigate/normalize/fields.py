@@ -11,7 +11,7 @@ from capigate.normalize.email import normalize_email
 from capigate.normalize.gender import normalize_gender
 from capigate.normalize.geo import normalize_country, normalize_zip
 from capigate.normalize.hashed import SHA256_HEX_LEN, canonical_hashed, is_hashed
-from capigate.normalize.identifiers import normalize_external_id, validate_raw
+from capigate.normalize.identifiers import RAW_CHECKS, normalize_external_id, validate_raw
 from capigate.normalize.keys import HASHED_KEYS, NEVER_HASH_KEYS
 from capigate.normalize.names import (
     normalize_city,
@@ -76,7 +76,7 @@ def hash_text(key: str, text: str, region: str | None, max_year: int) -> str:
     """What Meta receives for prepared ``text``: SHA-256 hex, a canonical hash, or the raw value."""
     rule = _RULES.get(key)
     if rule is None:
-        return validate_raw(key, text)
+        return RAW_CHECKS[key](text)
     if len(text) >= SHA256_HEX_LEN and is_hashed(text):
         return canonical_hashed(text)
     if key not in CACHED_KEYS:

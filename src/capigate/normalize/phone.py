@@ -64,18 +64,26 @@ def check_region(default_region: str | None) -> str | None:
 
 def normalize_phone(text: str, region: str | None = None) -> Phone:
     """Digits Meta expects, or InvalidField(``ph``, ``phone_*``)."""
-    if text.isascii() and "(0" not in text:  # the common case: +<digits> with separators
-        compact = text.encode().translate(None, _PLAIN_SEPARATORS)
+    value = trim(text)
+    if value.isascii() and "(0" not in value:  # the common case: digits and separators only
+        compact = value.encode().translate(None, _PLAIN_SEPARATORS)
+        if compact.isdigit():
+            return _from_digits(value, compact.decode(), region)
         if compact[:1] == b"+" and compact[1:].isdigit():
             return Phone(_checked_length(compact[1:].lstrip(b"0").decode()), True)
-    value = _strip_decorations(trim(text))
+    value = _strip_decorations(value)
     if _LETTER.search(value):
         raise InvalidField("ph", "phone_letters", "the phone number contains letters")
     if not value.isascii():
         value = _ascii_digits(value)
-    if value.startswith(("+", "00")):
+    if value.startswith("+"):
         return Phone(_international(value), True)
-    digits = _NON_DIGITS.sub("", value)
+    return _from_digits(value, _NON_DIGITS.sub("", _TRUNK_ZERO.sub("", value, count=1)), region)
+
+
+def _from_digits(value: str, digits: str, region: str | None) -> Phone:
+    if value.startswith("00"):
+        return Phone(_checked_length(digits.lstrip("0")), True)
     if region is None:
         digits = _checked_length(digits.lstrip("0"))
         return Phone(digits, _is_valid_international(digits))
