@@ -24,11 +24,12 @@ from capigate.store.base import (
     StoredEvent,
 )
 from capigate.store.circuits import PixelCircuit, newer
+from capigate.store.lifecycle_memory import LifecycleTables, MemoryLifecycle
 
 _DedupKey = tuple[str, str, str]
 
 
-class InMemoryStore:
+class InMemoryStore(MemoryLifecycle):
     """The ``Store`` protocol over dicts; nothing survives the process."""
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
@@ -37,6 +38,7 @@ class InMemoryStore:
         self._events: dict[int, StoredEvent] = {}
         self._dedup: dict[_DedupKey, int] = {}
         self._circuits: dict[str, PixelCircuit] = {}
+        self._lifecycle = LifecycleTables()
 
     def reset(self) -> None:
         """Forget every event, dedup key and recorded call."""
@@ -44,6 +46,7 @@ class InMemoryStore:
         self._events.clear()
         self._dedup.clear()
         self._circuits.clear()
+        self._lifecycle = LifecycleTables()
 
     def _record(self, name: str, **arguments: Any) -> None:
         self.calls.append((name, arguments))

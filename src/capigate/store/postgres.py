@@ -30,6 +30,7 @@ from capigate.store.base import (
 )
 from capigate.store.circuits import PixelCircuit, circuit_from_row, circuit_params
 from capigate.store.depth import DepthGauge
+from capigate.store.lifecycle_postgres import PostgresLifecycle
 
 Q = sql.load("postgres")
 POOL_MAX_SIZE = 10  # connections per process
@@ -47,7 +48,7 @@ async def _configure(conn: Conn) -> None:
     set_json_loads(orjson.loads, conn)
 
 
-class PostgresStore:
+class PostgresStore(PostgresLifecycle):
     """The ``Store`` protocol on PostgreSQL; the pool opens on first use."""
 
     def __init__(
