@@ -22,7 +22,7 @@ VALUES (%(version)s, %(name)s, %(now)s)
 
 -- name: insert_event
 -- Store a batch of events in one statement: each parameter is an array with one element per
--- event, in dedup-key order. Returns (id, key) of each event stored; an event whose key is
+-- event, in dedup-key order, sent in binary (text-format arrays of JSON are slow to quote). Returns (id, key) of each event stored; an event whose key is
 -- active (stored before, or earlier in this batch) returns no row. A concurrent insert of the
 -- same key waits for the other transaction, then does nothing.
 INSERT INTO marketing_events (
@@ -34,10 +34,10 @@ SELECT
     e.test_event_code, e.payload, e.match_score, e.warnings, 'queued', %(now)s,
     %(now)s, %(now)s
 FROM unnest(
-    %(pixel_id)s::text[], %(event_name)s::text[], %(event_id)s::text[],
-    %(event_time)s::bigint[], %(action_source)s::text[], %(source)s::text[],
-    %(plan_key)s::text[], %(test_event_code)s::text[], %(payload)s::jsonb[],
-    %(match_score)s::integer[], %(warnings)s::jsonb[]
+    %(pixel_id)b::text[], %(event_name)b::text[], %(event_id)b::text[],
+    %(event_time)b::bigint[], %(action_source)b::text[], %(source)b::text[],
+    %(plan_key)b::text[], %(test_event_code)b::text[], %(payload)b::jsonb[],
+    %(match_score)b::integer[], %(warnings)b::jsonb[]
 ) WITH ORDINALITY AS e(
     pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
     test_event_code, payload, match_score, warnings, position)
