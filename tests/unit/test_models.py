@@ -358,3 +358,56 @@ def test_trusted_user_data_writes_like_the_full_check() -> None:
     """The trusted variant of the event table writes a model exactly like the normal one."""
     event = ServerEvent.from_dict(full_event())
     assert parse._NORMALIZED_EVENT.write(event) == parse.write_event(event)
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "expected"),
+    [
+        (checks.as_str, "x", "x"),
+        (checks.as_id, "7", "7"),
+        (checks.as_id, 7, "7"),
+        (checks.as_str_or_int, "7", "7"),
+        (checks.as_str_or_int, 7, 7),
+        (checks.as_int, 3, 3),
+        (checks.as_int, 3.0, 3),
+        (checks.as_seconds, 1_763_799_000, 1_763_799_000),
+        (checks.as_seconds, 1_763_799_000.9, 1_763_799_000),
+        (checks.as_number, 5, 5),
+        (checks.as_number, 5.5, 5.5),
+        (checks.as_number, "5.5", 5.5),
+        (checks.as_flag, True, True),
+        (checks.as_flag, 0, False),
+        (checks.as_str_or_flag, "done", "done"),
+        (checks.as_str_or_flag, False, False),
+    ],
+)
+def test_checks_accept_meta_types(check: Any, value: Any, expected: Any) -> None:
+    """Each check returns the value as the model types it (the walks skip some calls)."""
+    result = check(value)
+    assert result == expected and type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (checks.as_str, 1),
+        (checks.as_id, True),
+        (checks.as_id, 1.5),
+        (checks.as_str_or_int, True),
+        (checks.as_int, 1.5),
+        (checks.as_int, "1"),
+        (checks.as_seconds, float("nan")),
+        (checks.as_seconds, None),
+        (checks.as_number, float("nan")),
+        (checks.as_number, "1e999"),
+        (checks.as_number, None),
+        (checks.as_flag, 2),
+        (checks.as_flag, "true"),
+        (checks.as_str_or_flag, 1),
+        (checks.as_action_source, "Website"),
+    ],
+)
+def test_checks_refuse_other_types(check: Any, value: Any) -> None:
+    """A value of another type raises BadValue, which the parser turns into a finding."""
+    with pytest.raises(checks.BadValue):
+        check(value)
