@@ -15,6 +15,9 @@ _COMMANDS: dict[str, str] = {
     "serve": "capigate.cli.serve:serve",
     "emulator": "capigate.cli.emulator:emulator",
     "migrate": "capigate.cli.migrate:migrate",
+    "worker": "capigate.cli.worker:worker",
+    "replay": "capigate.cli.replay:replay_command",
+    "send": "capigate.cli.send:send",
 }
 
 

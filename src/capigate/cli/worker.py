@@ -1,0 +1,74 @@
+"""``capigate worker``: the delivery worker alone, for deployments that scale it separately.
+
+Run as many as you like against one PostgreSQL: leases (``FOR UPDATE SKIP LOCKED``) keep them
+from sending the same event twice, and a worker that dies leaves its batches to the others
+once their leases run out. Set ``worker.enabled: false`` for the ``capigate serve`` processes
+if only these workers should deliver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+
+from capigate.errors import GatewayError
+from capigate.settings import Settings, load
+
+
+@click.command("worker")
+@click.option(
+    "--db",
+    help="sqlite:///path/to/file.db or postgresql://...  "
+    "[env: CAPIGATE_DB; default sqlite:///./capigate.db]",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="YAML settings file.  [env: CAPIGATE_CONFIG; default ./capigate.yaml if present]",
+)
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def worker(db: str | None, config: str | None, once: bool) -> None:
+    """Deliver the outbox to Meta until stopped (SIGTERM or Ctrl-C finish the batches in flight).
+
+    Batching, leases and retries are set in the worker: section (CAPIGATE_WORKER_* variables).
+    In sandbox mode (no Meta access token) set CAPIGATE_GRAPH_URL to a `capigate emulator`.
+    """
+    from capigate import logs
+
+    try:
+        settings = load(config_path=config, overrides={"db": db})
+        logs.configure(settings.log_level)
+        asyncio.run(_run(settings, once=once))
+    except GatewayError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _run(settings: Settings, *, once: bool) -> None:
+    from capigate.store import open_store
+    from capigate.worker.loop import DeliveryWorker
+    from capigate.worker.service import delivery_clients
+
+    store = open_store(settings.db_url)
+    try:
+        await store.migrate()
+        async with delivery_clients(settings) as clients:
+            delivery = DeliveryWorker(store, clients, settings=settings.worker)
+            click.echo(_banner(settings, delivery.worker_id), err=True)
+            if once:
+                while await delivery.run_once():
+                    pass
+                return
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, delivery.stop)
+            await delivery.run()
+    finally:
+        await store.close()
+
+
+def _banner(settings: Settings, worker_id: str) -> str:
+    pixels = ", ".join(p.id for p in settings.pixels)
+    target = settings.graph_url + (" (sandbox: emulator)" if settings.sandbox else "")
+    return f"capigate worker {worker_id}: pixels {pixels} -> {target}"
