@@ -24,7 +24,7 @@ from capigate.client.events import Pending, decode
 SPOOL_FILE = "capigate-spool.sqlite3"
 DEFAULT_MAX_EVENTS = 100_000
 DEFAULT_MAX_BYTES = 100_000_000  # bytes of encoded events
-LOCK_TIMEOUT_S = 1.0
+LOCK_TIMEOUT_S = 0.1  # the lock is held for a client's lifetime: waiting longer cannot help
 _SQL_PARAMS = 500  # seqs per statement, well below SQLite's variable limit
 _SCHEMA = "CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB)"
 
