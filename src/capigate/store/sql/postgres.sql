@@ -74,20 +74,19 @@ LIMIT 1
 
 -- name: lease_group
 -- Lease the longest-due events of one group; rows another worker holds are skipped, and a row
--- leased meanwhile fails the re-checked WHERE, so no event is ever leased twice.
-WITH picked AS (
+-- leased meanwhile fails the re-checked WHERE, so no event is ever leased twice. ARRAY(...)
+-- makes the update look the locked ids up by primary key.
+UPDATE marketing_events
+SET status = 'leased', lease_owner = %(worker_id)s, lease_expires_at = %(lease_expires_at)s,
+    next_attempt_at = %(lease_expires_at)s, updated_at = %(now)s
+WHERE id = ANY (ARRAY(
     SELECT id FROM marketing_events
     WHERE pixel_id = %(pixel_id)s AND test_event_code = %(test_event_code)s
       AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= %(now)s
     ORDER BY next_attempt_at, id
     LIMIT %(max_events)s
-    FOR UPDATE SKIP LOCKED)
-UPDATE marketing_events AS e
-SET status = 'leased', lease_owner = %(worker_id)s, lease_expires_at = %(lease_expires_at)s,
-    next_attempt_at = %(lease_expires_at)s, updated_at = %(now)s
-FROM picked
-WHERE e.id = picked.id
-RETURNING e.*
+    FOR UPDATE SKIP LOCKED))
+RETURNING *
 
 -- name: ack
 UPDATE marketing_events

@@ -34,11 +34,12 @@ CREATE UNIQUE INDEX marketing_events_dedup
     ON marketing_events (pixel_id, event_name, event_id) WHERE dedup_active;
 CREATE INDEX marketing_events_dedup_age
     ON marketing_events (created_at) WHERE dedup_active;
--- Leasing: the longest-due event overall, then the due events of its group.
+-- Leasing: the longest-due event overall, then the due events of its group. The trailing id
+-- makes "ORDER BY next_attempt_at, id LIMIT n" an index walk (SQLite appends the rowid itself).
 CREATE INDEX marketing_events_due
-    ON marketing_events (next_attempt_at) WHERE status IN ('queued', 'retry', 'leased');
+    ON marketing_events (next_attempt_at, id) WHERE status IN ('queued', 'retry', 'leased');
 CREATE INDEX marketing_events_group_due
-    ON marketing_events (pixel_id, test_event_code, next_attempt_at)
+    ON marketing_events (pixel_id, test_event_code, next_attempt_at, id)
     WHERE status IN ('queued', 'retry', 'leased');
 -- Replay and dashboard listings of the (few) events that did not make it, newest first.
 CREATE INDEX marketing_events_dead_ends
