@@ -130,20 +130,16 @@ class Shape(Node):
             out["custom_properties"] = extra
         return self.cls(**out)
 
-    # One inline loop on purpose: it runs for every key of every event (PLR0912).
-    def _wire(self, value: Mapping[str, Any], path: str, findings: list[Finding]) -> Any:  # noqa: PLR0912
+    # One inline loop on purpose: it runs for every key of every event (PLR0912). It walks the
+    # table, not the input, so the output comes out in canonical order without a sort.
+    def _wire(self, value: Mapping[str, Any], path: str, findings: list[Finding]) -> Any:
         out: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        table, keep = self.table, self.keep
-        last, ordered = -1, True
-        for key, raw in value.items():
+        get, keep, seen = value.get, self.keep, 0
+        for key, (check, node, to_wire, passes, _) in self.table.items():
+            raw = get(key)
             if raw is None:
                 continue
-            entry = table.get(key)
-            if entry is None:
-                self._unknown(key, raw, path, extra, findings)
-                continue
-            check, node, to_wire, passes, position = entry
+            seen += 1
             if node is not None:
                 item = node.parse(raw, f"{path}.{key}", findings, False)
             else:
@@ -157,19 +153,25 @@ class Shape(Node):
                         continue
                 if to_wire is not None:
                     item = to_wire(item)
-            if not item and key not in keep and is_empty(item):
-                continue
-            out[key] = item
-            ordered = ordered and position > last
-            last = position
+            if item or key in keep or not is_empty(item):
+                out[key] = item
         if self.required and not self._has_required(value, out, path, findings):
             return None
-        if not ordered:
-            out = {key: out[key] for key in sorted(out, key=self.rank.__getitem__)}
+        if seen != len(value):
+            self._others(value, path, out, findings)
+        return out
+
+    def _others(
+        self, value: Mapping[str, Any], path: str, out: dict[str, Any], findings: list[Finding]
+    ) -> None:
+        """Keys outside the table: custom properties (after the standard keys) or errors."""
+        extra: dict[str, Any] = {}
+        for key, raw in value.items():
+            if raw is not None and key not in self.table:
+                self._unknown(key, raw, path, extra, findings)
         for key, item in extra.items():
             if item or not is_empty(item):
                 out[key] = item
-        return out
 
     def write(self, value: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
