@@ -185,6 +185,13 @@ def test_user_data_never_raises_and_accounts_for_every_drop(
         assert finding.path.startswith("$.user_data.") and finding.rule and finding.spec == "§3.1"
 
 
+@SETTINGS
+@given(value=anything)
+def test_is_hashed_answers_for_any_value(value: Any) -> None:
+    """is_hashed is a plain yes or no for any input, never an exception."""
+    assert is_hashed(value) in (True, False)
+
+
 @SLOW_SETTINGS
 @given(raw=anything)
 def test_user_data_of_any_shape_raises_only_invalid_field(raw: Any) -> None:

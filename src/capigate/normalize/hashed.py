@@ -24,8 +24,10 @@ def _is_sha256_hex(text: str) -> bool:
     return len(text) == SHA256_HEX_LEN and _HEX_DIGITS.issuperset(text) and not text.isdigit()
 
 
-def is_hashed(value: str) -> bool:
+def is_hashed(value: object) -> bool:
     """True if ``value`` is a SHA-256 hex digest, or one with Meta's parameter-builder appendix."""
+    if not isinstance(value, str):
+        return False
     if len(value) == SHA256_HEX_LEN:
         return _is_sha256_hex(value)
     return _is_sha256_hex(value[:SHA256_HEX_LEN]) and bool(
