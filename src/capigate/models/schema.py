@@ -93,6 +93,7 @@ class Shape(Node):
         order = [key for key in getattr(cls, "__dataclass_fields__", table) if key in table]
         self.table: dict[str, _Ranked] = {key: (*table[key], i) for i, key in enumerate(order)}
         self.rank = {key: i for i, key in enumerate(order)}
+        self.order = tuple(order)
 
     def parse(self, value: Any, path: str, findings: list[Finding], build: bool) -> Any:
         if not isinstance(value, dict) and not isinstance(value, Mapping):
@@ -134,12 +135,13 @@ class Shape(Node):
     # table, not the input, so the output comes out in canonical order without a sort.
     def _wire(self, value: Mapping[str, Any], path: str, findings: list[Finding]) -> Any:
         out: dict[str, Any] = {}
-        get, keep, seen = value.get, self.keep, 0
-        for key, (check, node, to_wire, passes, _) in self.table.items():
-            raw = get(key)
+        table, keep, seen = self.table, self.keep, 0
+        for key in filter(value.__contains__, self.order):
+            raw = value[key]
             if raw is None:
                 continue
             seen += 1
+            check, node, to_wire, passes, _ = table[key]
             if node is not None:
                 item = node.parse(raw, f"{path}.{key}", findings, False)
             else:
