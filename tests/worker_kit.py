@@ -7,6 +7,7 @@ due moment (a retry, a probe, the flush interval) instead of sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import socket
@@ -154,23 +155,25 @@ async def rig(
     clock: FrozenClock | None = None,
     rand: Callable[[], float] | None = None,
     worker_id: str = "w1",
+    graph: str | None = None,
 ) -> AsyncIterator[Rig]:
-    """A rig on the in-process emulator (or on ``transport``), memory store by default."""
+    """A rig on the in-process emulator, on ``transport``, or over HTTP on ``graph``."""
     clock = clock or FrozenClock(NOW_S)
     store = store or InMemoryStore(clock=clock)
-    if transport is None:
+    if transport is None and graph is None:
         app = create_app(clock=clock, rng=random.Random(5), sleep=_no_sleep)
         transport = httpx.ASGITransport(app=app)
+    graph = graph or GRAPH
     async with httpx.AsyncClient(transport=transport) as http:
         worker = DeliveryWorker(
             store,
-            clients_for(http, pixels, clock),
+            clients_for(http, pixels, clock, graph),
             settings=settings,
             clock=clock,
             rand=rand or (lambda: 1.0),
             worker_id=worker_id,
         )
-        yield Rig(clock, store, http, worker)
+        yield Rig(clock, store, http, worker, graph)
 
 
 async def settle_all(
@@ -183,7 +186,7 @@ async def settle_all(
     workers = workers or [rig.worker]
     rounds = 0
     for _ in range(max_rounds):
-        busy = [await w.run_once() for w in workers]
+        busy = await asyncio.gather(*(w.run_once() for w in workers))
         if any(busy):
             rounds += 1
             continue
