@@ -3,6 +3,7 @@ that only records, and a client factory wired to them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
 from collections.abc import Callable
@@ -71,7 +72,11 @@ class FakeGateway:
 
 @dataclass
 class FakeSleep:
-    """Records each wait and moves the clock instead of sleeping."""
+    """Records each wait and moves the clock instead of sleeping (simulated time).
+
+    It still yields to the event loop once, so a background task that waits in a loop lets
+    the test run.
+    """
 
     clock: FrozenClock
     waits: list[float] = field(default_factory=list)
@@ -79,6 +84,7 @@ class FakeSleep:
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
         self.clock.advance(seconds)
+        await asyncio.sleep(0)
 
 
 def problem(status: int, errors: list[dict[str, Any]], detail: str = "refused") -> dict[str, Any]:
@@ -119,3 +125,12 @@ class Rig:
 def rig() -> Rig:
     clock = FrozenClock(NOW_S)
     return Rig(FakeGateway(), clock, FakeSleep(clock), [])
+
+
+async def until(condition: Callable[[], bool], rounds: int = 500) -> None:
+    """Let the event loop run (no real time passes) until ``condition`` holds."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition did not hold")

@@ -16,7 +16,6 @@ What a hard crash can lose: only events still in memory (at most ``batch_events`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random as _random
 import time
@@ -113,6 +112,7 @@ class AsyncCapigate:
         self._replay_interval_s = replay_interval_s
         self._replay_at = 0.0  # replay the spool no earlier than this
         self._clock = clock
+        self._sleep = sleep
         self._new_id = new_id if auto_event_id else None
         self._on_error = on_error or _log_error
         self._lock = asyncio.Lock()  # one flush at a time keeps the order
@@ -159,7 +159,8 @@ class AsyncCapigate:
                 f"{self.queued} events wait in memory and {self.spooled} in the spool "
                 "(both full): the gateway has not taken events for a while"
             )
-        if self._batcher.add(pending, now_s=self._clock()):
+        full = self._batcher.add(pending, now_s=self._clock())
+        if full or len(self._batcher) == 1:  # a batch to send, or a new deadline to wait for
             self._wake.set()
 
     async def send_now(
@@ -183,9 +184,12 @@ class AsyncCapigate:
     async def flush(self) -> list[EventResult]:
         """Send what is queued and replay the spool now; the answers for what was taken."""
         async with self._lock:
+            replay = len(self._spool) > 0  # not when this very delivery just failed
             results = await self._deliver(self._batcher.take())
-            if len(self._spool):
+            if replay:
                 results += await self._drain()
+                if not len(self._spool):  # events held back by a full spool may go now
+                    results += await self._deliver(self._batcher.take())
             return results
 
     async def aclose(self) -> None:
@@ -212,12 +216,24 @@ class AsyncCapigate:
                 await self._flush_due()
             except Exception:
                 log.exception("capigate client: a background flush failed")
+                await self._sleep(self._replay_interval_s)  # no tight loop on a bug
 
     async def _woken(self) -> bool:
-        """Wait for a full batch, the next deadline or ``aclose``; False when closed."""
+        """Wait for a full batch, the next deadline or ``aclose``; False when closed.
+
+        The deadline is waited for with the injected ``sleep``, so a test's fake sleep moves
+        simulated time instead of the test waiting for real time.
+        """
         if not self._closed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._next_wait_s())
+            timeout_s = self._next_wait_s()
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._wake.wait())]
+            if timeout_s is not None:
+                waits.append(asyncio.ensure_future(self._sleep(timeout_s)))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
             self._wake.clear()
         return not self._closed
 
@@ -285,6 +301,7 @@ class AsyncCapigate:
     def _replay_later(self, unavailable: Unavailable, count: int) -> None:
         wait_s = max(self._replay_interval_s, unavailable.retry_after_s or 0.0)
         self._replay_at = self._clock() + wait_s
+        self._wake.set()  # the flusher waits for this new deadline
         log.warning(
             "capigate client: the gateway is unavailable (%s); %d events wait, replay in %.0f s",
             unavailable.reason,
