@@ -84,7 +84,7 @@ def test_unusable_phones_are_refused(raw: str, region: str | None, rule: str) ->
 )
 def test_country_code_is_known_only_when_evident(raw: str, has_code: bool) -> None:
     """Without a region, digits count as having a country code only if they form a valid number."""
-    assert normalize_phone(raw).has_country_code is has_code
+    assert normalize_phone(raw)[1] is has_code
 
 
 def test_unknown_default_region_is_a_configuration_error() -> None:

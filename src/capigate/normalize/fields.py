@@ -26,7 +26,7 @@ Rule = Callable[[str, str | None, int], str]
 
 _RULES: dict[str, Rule] = {
     "em": lambda text, region, max_year: normalize_email(text),
-    "ph": lambda text, region, max_year: normalize_phone(text, region).digits,
+    "ph": lambda text, region, max_year: normalize_phone(text, region)[0],
     "fn": lambda text, region, max_year: normalize_first_name(text),
     "ln": lambda text, region, max_year: normalize_last_name(text),
     "ge": lambda text, region, max_year: normalize_gender(text),
@@ -95,8 +95,8 @@ def hash_phone(text: str, region: str | None) -> tuple[str, bool]:
     """``ph`` as Meta receives it, and whether its digits are known to carry a country code."""
     if len(text) >= SHA256_HEX_LEN and is_hashed(text):
         return canonical_hashed(text), True
-    phone = normalize_phone(text, region)
-    return sha256(phone.digits.encode()).hexdigest(), phone.has_country_code
+    digits, has_country_code = normalize_phone(text, region)
+    return sha256(digits.encode()).hexdigest(), has_country_code
 
 
 def normalize_field(

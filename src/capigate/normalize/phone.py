@@ -8,7 +8,7 @@ Unicode digits (full-width, Arabic-Indic) to ASCII. Then:
 * ``+`` or ``00`` prefix: international. A ``(0)`` trunk marker is dropped, leading zeros
   stripped, 7-15 digits required. No libphonenumber parse: the digits are already E.164.
 * no prefix, no default region: the digits are kept (leading zeros stripped, 7-15 digits).
-  ``has_country_code`` is False unless ``+<digits>`` is a valid number, so the event level can
+  The country code counts as known only if ``+<digits>`` is a valid number, so the event level can
   warn that Meta will probably not match it.
 * no prefix, default region: libphonenumber completes the national number. Tried in order:
   digits that already start with the region's country code and form a valid number (so our own
@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
@@ -43,13 +42,9 @@ _LEGACY_TRUNKS = ("8", "0")
 _PLAIN_SEPARATORS = b" -().\t\n"
 
 
-class Phone(NamedTuple):
-    """Normalized phone digits, and whether they are known to start with a country code."""
-
-    # A NamedTuple, not a frozen dataclass: built once per phone on the hot path, where the
-    # dataclass's object.__setattr__ calls cost more than the rest of the fast path.
-    digits: str
-    has_country_code: bool
+# (E.164 digits, whether they are known to start with a country code). A plain tuple: it is
+# built once per phone on the hot path, where a NamedTuple or dataclass costs more than the rest.
+Phone = tuple[str, bool]
 
 
 def check_region(default_region: str | None) -> str | None:
@@ -63,31 +58,31 @@ def check_region(default_region: str | None) -> str | None:
 
 
 def normalize_phone(text: str, region: str | None = None) -> Phone:
-    """Digits Meta expects, or InvalidField(``ph``, ``phone_*``)."""
+    """(digits Meta expects, country code known), or InvalidField(``ph``, ``phone_*``)."""
     value = trim(text)
     if value.isascii() and "(0" not in value:  # the common case: digits and separators only
         compact = value.encode().translate(None, _PLAIN_SEPARATORS)
         if compact.isdigit():
             return _from_digits(value, compact.decode(), region)
         if compact[:1] == b"+" and compact[1:].isdigit():
-            return Phone(_checked_length(compact[1:].lstrip(b"0").decode()), True)
+            return _checked_length(compact[1:].lstrip(b"0").decode()), True
     value = _strip_decorations(value)
     if _LETTER.search(value):
         raise InvalidField("ph", "phone_letters", "the phone number contains letters")
     if not value.isascii():
         value = _ascii_digits(value)
     if value.startswith("+"):
-        return Phone(_international(value), True)
+        return _international(value), True
     return _from_digits(value, _NON_DIGITS.sub("", _TRUNK_ZERO.sub("", value, count=1)), region)
 
 
 def _from_digits(value: str, digits: str, region: str | None) -> Phone:
     if value.startswith("00"):
-        return Phone(_checked_length(digits.lstrip("0")), True)
+        return _checked_length(digits.lstrip("0")), True
     if region is None:
         digits = _checked_length(digits.lstrip("0"))
-        return Phone(digits, _is_valid_international(digits))
-    return Phone(_national(_checked_length(digits), region), True)
+        return digits, _is_valid_international(digits)
+    return _national(_checked_length(digits), region), True
 
 
 def _strip_decorations(value: str) -> str:
