@@ -1,5 +1,9 @@
 """The ingest use case: items -> identity check -> enrichment -> plan -> pipeline -> outbox.
 
+Items that name an activity of the plan's ``lifecycle:`` section (``bot_message``, ...) are not
+sent to Meta: the lifecycle engine keeps them as user state and stores the events it derives,
+which it prepares through ``prepare_derived`` like any sent event (source ``lifecycle``).
+
 Batch semantics: a request is all or nothing. If any event has an error, the request is
 refused (422, every finding listed with its JSONPath into the request body) and nothing is
 stored; a caller fixes the listed fields and resends the whole batch, and dedup makes the
@@ -17,15 +21,18 @@ from capigate import enrich, pipeline, telegram
 from capigate.errors import AuthError, ConfigError, ValidationError
 from capigate.findings import Finding
 from capigate.ingest_paths import request_path
+from capigate.lifecycle_engine import LifecycleEngine, Observed
 from capigate.plan.mapping import Mapped, to_meta_event
 from capigate.plan.model import ACTION_SOURCES, Plan, SourceInfo
 from capigate.settings import Settings
-from capigate.sources import BROWSER_ACTION_SOURCE, DEV_SOURCE, Source
+from capigate.sources import BROWSER_ACTION_SOURCE, DEV_SOURCE, Source, SourceKind
 from capigate.store import NewEvent, Store
 
 IDENTITY_CLAIMS = ("telegram_id", "user_id")  # a browser key may claim these only with initData
 FORBIDDEN_RULES = frozenset({"source_not_allowed", "action_source_not_allowed"})
 UNKNOWN_EVENT_RULE = "unknown_event"
+ACTIVITY_STATUS = "recorded"  # an activity item: kept as user state, not sent itself
+LIFECYCLE_CHANNEL = "lifecycle"  # the plan's source kind of derived events
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,7 @@ class EventResult:
     event_id: str
     event_name: str
     warnings: tuple[Finding, ...]
+    derived: tuple[tuple[str, str, str], ...] = ()  # activity: (event_name, event_id, status)
 
 
 class Rejected(ValidationError):
@@ -82,6 +90,10 @@ class Ingestor:
         token = settings.telegram_bot_token
         self._telegram_key = telegram.secret_key(token) if token else None
         self._options = pipeline.PipelineOptions(default_region=plan.defaults.default_region)
+        config = plan.lifecycle
+        self.lifecycle = (
+            LifecycleEngine(store, config, prepare=self.prepare_derived) if config else None
+        )
 
     @property
     def plan(self) -> Plan:
@@ -96,28 +108,67 @@ class Ingestor:
         ``StoreError`` passes through.
         """
         paths = [prefix] if prefix == "$" else [f"{prefix}[{i}]" for i in range(len(items))]
-        ready: list[_Ready] = []
+        ready: list[tuple[int, _Ready]] = []
+        observed: list[tuple[int, Observed]] = []
         findings: list[Finding] = []
-        for item, path in zip(items, paths, strict=True):
+        for index, (item, path) in enumerate(zip(items, paths, strict=True)):
             outcome = self._prepare(item, path, caller, now_s)
             if isinstance(outcome, _Ready):
-                ready.append(outcome)
+                ready.append((index, outcome))
+            elif isinstance(outcome, Observed):
+                observed.append((index, outcome))
             else:
                 findings.extend(outcome)
         if findings:
             raise _refusal(findings, self._plan)
-        stored = await self._store.enqueue([r.event for r in ready], now_s=now_s)
-        return [
+        stored = await self._store.enqueue([r.event for _, r in ready], now_s=now_s)
+        results = [
             EventResult(i, res.status, r.event.event_id, r.event.event_name, r.warnings)
-            for i, (r, res) in enumerate(zip(ready, stored, strict=True))
+            for (i, r), res in zip(ready, stored, strict=True)
         ]
+        if observed:
+            results.extend(await self._record(observed, paths, now_s))
+        return sorted(results, key=lambda result: result.index)
+
+    async def _record(
+        self, observed: list[tuple[int, Observed]], paths: list[str], now_s: float
+    ) -> list[EventResult]:
+        assert self.lifecycle is not None  # only the engine's activities are observed
+        stored = await self.lifecycle.record([o for _, o in observed], now_s=now_s)
+        return [
+            EventResult(
+                i,
+                ACTIVITY_STATUS,
+                "",
+                o.activity.name,
+                tuple(w.under(paths[i]) for w in o.warnings),
+                tuple((d.event_name, d.event_id, d.status) for d in derived),
+            )
+            for (i, o), derived in zip(observed, stored, strict=True)
+        ]
+
+    def prepare_derived(
+        self, item: dict[str, Any], pixel_id: str | None, now_s: float
+    ) -> NewEvent | list[Finding]:
+        """A derived event's item as a stored event (source ``lifecycle``), or its findings."""
+        known = pixel_id if pixel_id in self._pixels else None
+        kind = SourceKind.SERVER
+        source = Source(LIFECYCLE_CHANNEL, kind, channel=LIFECYCLE_CHANNEL, pixel_id=known)
+        outcome = self._prepare(item, "$", Caller(source), now_s)
+        if isinstance(outcome, list):
+            return outcome
+        assert isinstance(outcome, _Ready)  # derived items name plan keys, never activities
+        return outcome.event
 
     def _prepare(
         self, item: object, path: str, caller: Caller, now_s: float
-    ) -> _Ready | list[Finding]:
+    ) -> _Ready | Observed | list[Finding]:
         if isinstance(item, Mapping):
             item = self._checked_identity(dict(item), caller, now_s)
             item = enrich.enrich_item(item, caller.facts, now_s=now_s)
+            if self.lifecycle is not None and self.lifecycle.is_activity(item):
+                observed = self.lifecycle.read(item, source=caller.source, now_s=now_s)
+                return [f.under(path) for f in observed] if isinstance(observed, list) else observed
         mapped = to_meta_event(
             item, self._plan, source=_source_info(caller.source, item, self._plan), now_s=now_s
         )

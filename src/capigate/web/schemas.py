@@ -77,10 +77,15 @@ class EventResult(BaseModel):
     """What happened to one event of the request, in request order."""
 
     index: int
-    status: Literal["queued", "duplicate"]
+    status: Literal["queued", "duplicate", "recorded"] = Field(
+        description="recorded: a lifecycle activity, kept as user state and not sent itself"
+    )
     event_id: str
     event_name: str
     warnings: list[ProblemError] = []
+    derived: list[dict[str, str]] = Field(
+        [], description="For an activity: the events it derived (event_name, event_id, status)."
+    )
 
 
 class IngestResponse(BaseModel):

@@ -32,6 +32,7 @@ from typing import Any
 from capigate.classify import Outcome, OutcomeKind
 from capigate.clock import Clock, system_clock
 from capigate.errors import StoreError
+from capigate.lifecycle_engine import LifecycleEngine
 from capigate.meta.client import MetaClient
 from capigate.payload import request_body
 from capigate.retry import DecisionKind, RetryPolicy
@@ -66,12 +67,14 @@ class DeliveryWorker:
         worker_id: str | None = None,
         circuits: CircuitBoard | None = None,
         counters: DeliveryCounters | None = None,
+        lifecycle: LifecycleEngine | None = None,
     ) -> None:
         self.settings = settings or WorkerSettings()
         self.policy: RetryPolicy = self.settings.policy()
         self.worker_id = worker_id or default_worker_id()
         self.circuits = circuits or CircuitBoard(policy=self.policy, clock=clock, ledger=store)
         self.counters = counters or DeliveryCounters()
+        self.lifecycle = lifecycle  # its timeouts (Drop_Off) run at the start of each round
         self._store = store
         self._clients = dict(clients)
         self._clock = clock
@@ -129,6 +132,8 @@ class DeliveryWorker:
     async def _prepare(self) -> None:
         await self.circuits.sync()
         await self.circuits.probe_due(self._probe)
+        if self.lifecycle is not None:
+            await self.lifecycle.tick(now_s=self._clock(), owner=self.worker_id)
 
     async def _probe(self, pixel_id: str) -> Outcome:
         outcome = await self._clients[pixel_id].probe(pixel_id)

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp
 
 from capigate.clock import Clock, system_clock
 from capigate.errors import ConfigError, StoreError
+from capigate.lifecycle_engine import LifecycleEngine
 from capigate.meta.client import MetaClient
 from capigate.secret import Secret
 from capigate.settings import DEFAULT_GRAPH_URL, Settings
@@ -86,10 +87,13 @@ async def running_worker(
     *,
     clock: Clock = system_clock,
     sandbox_app: ASGIApp | None = None,
+    lifecycle: LifecycleEngine | None = None,
 ) -> AsyncIterator[DeliveryWorker]:
     """Deliver in the background while the block runs; stop gracefully when it ends."""
     async with delivery_clients(settings, clock=clock, sandbox_app=sandbox_app) as clients:
-        worker = DeliveryWorker(store, clients, settings=settings.worker, clock=clock)
+        worker = DeliveryWorker(
+            store, clients, settings=settings.worker, clock=clock, lifecycle=lifecycle
+        )
         task = asyncio.create_task(worker.run(), name="capigate-delivery")
         log.info("delivery worker started", extra={"fields": _start_fields(settings, worker)})
         try:
@@ -139,13 +143,15 @@ async def serve_delivery(
     *,
     clock: Clock = system_clock,
     sandbox_app: ASGIApp | None = None,
+    lifecycle: LifecycleEngine | None = None,
 ) -> AsyncIterator[DeliveryWorker | None]:
     """The worker ``capigate serve`` runs in-process; None when ``worker.enabled`` is false."""
     if not settings.worker.enabled:
         log.info("delivery worker disabled (worker.enabled: false): run `capigate worker`")
         yield None
         return
-    async with running_worker(settings, store, clock=clock, sandbox_app=sandbox_app) as worker:
+    run = running_worker(settings, store, clock=clock, sandbox_app=sandbox_app, lifecycle=lifecycle)
+    async with run as worker:
         yield worker
 
 
