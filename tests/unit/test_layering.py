@@ -23,6 +23,7 @@ CORE = [
     "retry.py",
     "plan",
     "lifecycle",
+    "attribution",
     "worker/config.py",
     "worker/routing.py",
     "worker/batcher.py",

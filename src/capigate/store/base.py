@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from capigate.store.circuits import PixelCircuit
+from capigate.store.identity import IdentityStore
 from capigate.store.lifecycle import LifecycleStore
 
 DEDUP_WINDOW_S = 48 * 3600  # a (pixel, event_name, event_id) key is refused for at least this long
@@ -123,7 +124,7 @@ class Stats:
     by_event_name: dict[str, dict[str, int]]
 
 
-class Store(LifecycleStore, Protocol):
+class Store(LifecycleStore, IdentityStore, Protocol):
     """The durable outbox. Every status change is one statement or one transaction.
 
     The status-changing operations (``ack``, ``schedule_retry``, ``dead_letter``, ``expire``,

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from capigate.attribution.session import LandingSession
 from capigate.clock import Clock, system_clock
 from capigate.store.base import (
     DEDUP_WINDOW_S,
@@ -24,12 +25,13 @@ from capigate.store.base import (
     StoredEvent,
 )
 from capigate.store.circuits import PixelCircuit, newer
+from capigate.store.identity_memory import MemoryIdentity
 from capigate.store.lifecycle_memory import LifecycleTables, MemoryLifecycle
 
 _DedupKey = tuple[str, str, str]
 
 
-class InMemoryStore(MemoryLifecycle):
+class InMemoryStore(MemoryLifecycle, MemoryIdentity):
     """The ``Store`` protocol over dicts; nothing survives the process."""
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
@@ -39,6 +41,7 @@ class InMemoryStore(MemoryLifecycle):
         self._dedup: dict[_DedupKey, int] = {}
         self._circuits: dict[str, PixelCircuit] = {}
         self._lifecycle = LifecycleTables()
+        self._sessions: dict[str, LandingSession] = {}
 
     def reset(self) -> None:
         """Forget every event, dedup key and recorded call."""
@@ -47,6 +50,7 @@ class InMemoryStore(MemoryLifecycle):
         self._dedup.clear()
         self._circuits.clear()
         self._lifecycle = LifecycleTables()
+        self._sessions.clear()
 
     def _record(self, name: str, **arguments: Any) -> None:
         self.calls.append((name, arguments))

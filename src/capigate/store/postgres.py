@@ -30,6 +30,7 @@ from capigate.store.base import (
 )
 from capigate.store.circuits import PixelCircuit, circuit_from_row, circuit_params
 from capigate.store.depth import DepthGauge
+from capigate.store.identity_postgres import PostgresIdentity
 from capigate.store.lifecycle_postgres import PostgresLifecycle
 
 Q = sql.load("postgres")
@@ -48,7 +49,7 @@ async def _configure(conn: Conn) -> None:
     set_json_loads(orjson.loads, conn)
 
 
-class PostgresStore(PostgresLifecycle):
+class PostgresStore(PostgresLifecycle, PostgresIdentity):
     """The ``Store`` protocol on PostgreSQL; the pool opens on first use."""
 
     def __init__(

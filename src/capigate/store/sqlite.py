@@ -29,6 +29,7 @@ from capigate.store.base import (
 )
 from capigate.store.circuits import PixelCircuit, circuit_from_row, circuit_params
 from capigate.store.depth import DepthGauge
+from capigate.store.identity_sqlite import SQLiteIdentity
 from capigate.store.lifecycle_sqlite import SQLiteLifecycle
 from capigate.store.sqlite_threads import Reader, Writer, connect
 
@@ -41,7 +42,7 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SQLiteStore(SQLiteLifecycle):
+class SQLiteStore(SQLiteLifecycle, SQLiteIdentity):
     """The ``Store`` protocol on one SQLite file."""
 
     def __init__(
