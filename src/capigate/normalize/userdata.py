@@ -24,10 +24,12 @@ from capigate.errors import InvalidField
 from capigate.findings import Finding, warning
 from capigate.normalize.dates import MAX_BIRTH_YEAR
 from capigate.normalize.fields import hash_phone, hash_text, prepared
-from capigate.normalize.keys import HASHED_KEYS, NEVER_HASH_KEYS, USER_DATA_ORDER
+from capigate.normalize.keys import HASHED_ORDER, USER_DATA_ORDER
 from capigate.normalize.phone import check_region
 
 SPEC_SECTION = "§3.1"
+_RANK = {key: rank for rank, key in enumerate(USER_DATA_ORDER)}  # hashed keys come first
+_HASHED_COUNT = len(HASHED_ORDER)
 
 
 class _Context:
@@ -104,22 +106,22 @@ def normalize_user_data(
     Values may be strings or whole numbers, or lists of them for the hashed keys. See the module
     docstring for the choices made about lists, blanks and unknown keys.
     """
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise InvalidField("user_data", "bad_type", "user_data must be a JSON object")
     ctx = _Context(check_region(default_region), max_birth_year)
     found: dict[str, Any] = {}
+    in_order, last_rank = True, -1
     for key, value in raw.items():
-        if value is None:
-            result = None
-        elif key in HASHED_KEYS:
-            result = ctx.hashed(key, value)
-        elif key in NEVER_HASH_KEYS:
-            result = ctx.raw(key, value)
-        else:
+        rank = _RANK.get(key)
+        if rank is None:
             ctx.drop(_path(key), "unknown_key", f"{key!r} is not a Meta user_data key")
             continue
+        if value is None:
+            continue
+        result = ctx.hashed(key, value) if rank < _HASHED_COUNT else ctx.raw(key, value)
         if result is not None:
             found[key] = result
-    if len(found) > 1:
-        found = {key: found[key] for key in USER_DATA_ORDER if key in found}
+            in_order, last_rank = in_order and rank > last_rank, rank
+    if not in_order:  # sorting only when needed saves a pass over 27 keys per event
+        found = {key: found[key] for key in sorted(found, key=_RANK.__getitem__)}
     return found, ctx.findings
