@@ -79,6 +79,7 @@ def test_whole_numbers_are_accepted_as_text(value: object, expected: str) -> Non
         (["a@b.co"], "bad_type"),
         ({"a": 1}, "bad_type"),
         (b"x", "bad_type"),
+        (1e300 * 1e10, "bad_type"),
         ("a\ud800b@example.com", "bad_text"),
     ],
 )
@@ -103,3 +104,10 @@ def test_invalid_field_names_key_and_rule_in_its_message() -> None:
     """The error text says which field and which rule, for logs and API answers."""
     with pytest.raises(InvalidField, match=r"^ph: .*\(rule: phone_letters\)$"):
         hash_field("ph", "1-800-FLOWERS")
+
+
+def test_numbers_too_long_to_print_are_refused() -> None:
+    """Python refuses to print ints over 4300 digits; that is a bad value, not a crash."""
+    with pytest.raises(InvalidField) as caught:
+        hash_field("external_id", 10**5000)
+    assert caught.value.rule == "bad_type"

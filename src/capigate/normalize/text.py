@@ -27,13 +27,20 @@ def to_text(key: str, value: object) -> str:
         return value
     if isinstance(value, bool) or value is None:
         raise InvalidField(key, "bad_type" if value is not None else "empty", _type_message(value))
-    if isinstance(value, int):
-        return str(value)
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        value = int(value)
+    if isinstance(value, int):
+        return _int_text(key, value)
     if isinstance(value, date):
         return value.isoformat()
     raise InvalidField(key, "bad_type", _type_message(value))
+
+
+def _int_text(key: str, value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise InvalidField(key, "bad_type", "the number has too many digits") from None
 
 
 def _require_utf8(key: str, text: str) -> None:
