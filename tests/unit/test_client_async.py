@@ -95,6 +95,7 @@ async def test_send_now_raises_client_error_and_spools_nothing() -> None:
         assert client.spooled == 0
     assert [f.path for f in caught.value.findings] == ["$.properties.language_selected"]
     assert caught.value.events[0]["event"] == "onboarding_language"
+    assert r.errors == []  # raised to the caller, not also handed to on_error
 
 
 async def test_send_now_spools_when_the_gateway_stays_down() -> None:

@@ -173,7 +173,7 @@ class AsyncCapigate:
         """
         item = self._prepare(event, fields)
         pending = Pending(encode(item))
-        outcome = await self._deliver_now([pending])
+        outcome = await self._deliver_now([pending], report=False)
         if outcome.rejected:
             raise outcome.rejected[0]
         if outcome.unsent:
@@ -276,14 +276,15 @@ class AsyncCapigate:
         self._replay_at = 0.0
         return results
 
-    async def _deliver_now(self, events: list[Pending]) -> Outcome:
+    async def _deliver_now(self, events: list[Pending], *, report: bool = True) -> Outcome:
+        """Deliver ``events``; refusals go to ``on_error`` unless the caller raises them."""
         outcome = await deliver(
             self._transport,
             events,
             max_events=MAX_BATCH_EVENTS,
             max_bytes=self._max_batch_bytes,
         )
-        for error in outcome.rejected:
+        for error in outcome.rejected if report else ():
             self._report(error)
         self._log_warnings(outcome.results)
         if outcome.unavailable is not None:
