@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+from typing import Any
 
 import httpx
 import orjson
 
+from capigate.clock import FrozenClock
+from capigate.errors import StoreError
 from capigate.retry import DAY_S
-from capigate.store import Status
+from capigate.store import InMemoryStore, Status
 from tests.worker_kit import (
     FAST,
     NOW_S,
@@ -300,4 +303,33 @@ async def test_stop_lets_the_batch_in_flight_finish() -> None:
         gate.set()
         await asyncio.wait_for(running, timeout=5)
         assert not r.worker.running
+        assert len(await r.events(Status.DELIVERED)) == 1
+
+
+class FlakyStore(InMemoryStore):
+    """A store whose first lease fails, as a lost database connection would."""
+
+    failures = 1
+
+    async def lease_batch(self, **options: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise StoreError("connection lost")
+        return await super().lease_batch(**options)
+
+
+async def test_run_survives_a_store_failure_and_delivers_after_it() -> None:
+    """A failing store is logged and retried; the worker keeps running and delivers."""
+    settings = dataclasses.replace(FAST, flush_interval_s=0.0, poll_interval_s=0.01)
+    clock = FrozenClock(NOW_S)
+    async with rig(settings=settings, store=FlakyStore(clock=clock), clock=clock) as r:
+        r.worker.store_retry_s = 0.01
+        await r.enqueue([new_event(1)])
+        running = asyncio.create_task(r.worker.run())
+        for _ in range(500):
+            if await r.events(Status.DELIVERED):
+                break
+            await asyncio.sleep(0.01)
+        r.worker.stop()
+        await asyncio.wait_for(running, timeout=5)
         assert len(await r.events(Status.DELIVERED)) == 1

@@ -56,6 +56,8 @@ def default_worker_id() -> str:
 class DeliveryWorker:
     """Delivers the outbox to Meta, for every pixel that has a client."""
 
+    store_retry_s = STORE_RETRY_S
+
     def __init__(
         self,
         store: Store,
@@ -109,7 +111,10 @@ class DeliveryWorker:
                     timeout = self.settings.poll_interval_s
                 except StoreError:
                     log.exception("worker: store failed; retrying", extra=self._fields())
-                    timeout = STORE_RETRY_S
+                    timeout = self.store_retry_s
+                except Exception:  # a bug must not silently end delivery for the process
+                    log.exception("worker: round failed; retrying", extra=self._fields())
+                    timeout = self.store_retry_s
                 await self._wait(timeout)
         finally:
             await self._drain(STOP_GRACE_S)
