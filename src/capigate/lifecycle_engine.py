@@ -17,6 +17,7 @@ database) and at most every ``tick_interval_s``; it finds due users through the 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -30,6 +31,7 @@ from capigate.lifecycle import (
     LifecycleConfig,
     UserState,
     on_activity,
+    on_sent,
     on_tick,
     read_activity,
     to_item,
@@ -158,6 +160,28 @@ class LifecycleEngine:
         assert state is not None  # the batch is never empty
         return _Applied(state, events, per_step)
 
+    async def note_sent(self, sent: Sequence[tuple[object, str | None]], *, now_s: float) -> int:
+        """Remember once-only events sources sent themselves: ``(item, plan_key)`` pairs.
+
+        Only items naming a user (``user.telegram_id`` or ``user.user_id``) and a once-only key
+        count; returns how many changed a user's state.
+        """
+        changed = 0
+        for item, plan_key in sent:
+            user_key = _user_key(item)
+            if user_key is None or plan_key is None:
+                continue
+            at_s = _event_time(item, now_s)
+            apply = partial(self._sent, user_key=user_key, plan_key=plan_key, at_s=at_s)
+            changed += bool(await self._save(user_key, now_s, apply))
+        return changed
+
+    def _sent(
+        self, saved: UserState | None, *, user_key: str, plan_key: str, at_s: float
+    ) -> _Applied | None:
+        state = on_sent(saved, user_key, plan_key, at_s, self.config)
+        return None if state is None else _Applied(state, [], [0])
+
     # --- time (worker) ----------------------------------------------------------------------
 
     async def tick(self, *, now_s: float, owner: str) -> TickReport:
@@ -239,6 +263,26 @@ class LifecycleEngine:
                 fields = {"plan_key": event.plan_key, "problems": problems}
                 log.error("lifecycle: derived event refused", extra={"fields": fields})
         return ready
+
+
+def _user_key(item: object) -> str | None:
+    user = item.get("user") if isinstance(item, Mapping) else None
+    if not isinstance(user, Mapping):
+        return None
+    for name in ("telegram_id", "user_id"):
+        value = user.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _event_time(item: object, now_s: float) -> float:
+    value = item.get("event_time") if isinstance(item, Mapping) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return min(float(value), now_s)
+    return now_s
 
 
 def _stored(events: Sequence[NewEvent], results: Sequence[EnqueueResult]) -> list[Stored]:

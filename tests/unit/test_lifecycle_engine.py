@@ -228,3 +228,26 @@ async def test_a_failing_user_does_not_stop_the_tick(caplog: pytest.LogCaptureFi
     report = await engine.tick(now_s=T0 + 1800, owner="w1")
     assert (report.users, report.events) == (2, 1)
     assert "tick failed" in caplog.text
+
+
+async def test_note_sent_remembers_backfilled_once_only_events() -> None:
+    """A directly sent first_entry marks the rule done; other keys and anonymous items do not."""
+    store = InMemoryStore()
+    engine = _engine(store)
+    sent = [
+        (
+            {"event": "first_entry", "user": {"telegram_id": 42}, "event_time": T0 - 60},
+            "first_entry",
+        ),
+        ({"event": "first_entry", "user": {"user_id": " u-9 "}}, "first_entry"),
+        ({"event": "app_open", "user": {"telegram_id": 42}}, "app_open"),
+        ({"event": "first_entry", "user": {"email": "a@b.c"}}, "first_entry"),
+        ({"event": "first_entry", "user": "42"}, "first_entry"),
+        ({"event": "Purchase", "user": {"telegram_id": 42}}, None),
+    ]
+    assert await engine.note_sent(sent, now_s=T0) == 2
+    state = await store.load_user_state("42")
+    assert state is not None and state.first_entry_at == T0 - 60
+    assert (await store.load_user_state("u-9")) is not None
+    [stored] = await engine.record([_observed(engine, _item("expense_logged"))], now_s=T0)
+    assert stored == []

@@ -6,7 +6,15 @@ import hashlib
 
 import pytest
 
-from capigate.lifecycle import DEFAULT_CONFIG, Flow, UserState, day_of, on_activity, on_tick
+from capigate.lifecycle import (
+    DEFAULT_CONFIG,
+    Flow,
+    UserState,
+    day_of,
+    on_activity,
+    on_sent,
+    on_tick,
+)
 from capigate.lifecycle.config import LifecycleConfig
 from tests.unit.lifecycle_kit import DAY, HOUR, MINUTE, T0, Life, act, keys
 
@@ -363,3 +371,43 @@ def test_custom_timeouts_apply() -> None:
     life.do("checkout_started", T0)
     assert keys(life.tick(T0 + 5 * MINUTE)) == ["drop_off"]
     assert keys(life.do("bot_message", T0 + HOUR)) == ["app_open"]
+
+
+# --- backfills --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("plan_key", "activity", "at_s"),
+    [
+        ("first_entry", "expense_logged", T0 + 60),
+        ("return_7d", "bot_message", T0 + 2 * DAY),
+        ("retention_30d", "bot_message", T0 + 31 * DAY),
+    ],
+)
+def test_a_backfilled_event_is_not_derived_again(plan_key: str, activity: str, at_s: float) -> None:
+    """Once a source sent a once-only event itself, the rule that would derive it is done."""
+    life = Life()
+    life.do("bot_message", T0)
+    marked = on_sent(life.state, "42", plan_key, T0 + 1, DEFAULT_CONFIG)
+    assert marked is not None
+    life.state = marked
+    assert plan_key not in keys(life.do(activity, at_s))
+    assert on_sent(life.state, "42", plan_key, T0 + 2, DEFAULT_CONFIG) is None
+
+
+def test_a_backfilled_registration_ends_onboarding() -> None:
+    """onboarding_complete sent directly closes the flow: no Drop_Off, no second one."""
+    life = Life()
+    life.do("onboarding_step", T0, step="language", value="uz")
+    life.state = on_sent(life.state, "42", "onboarding_complete", T0 + 60, DEFAULT_CONFIG)
+    assert life.state is not None and life.state.next_due_at is None
+    assert life.tick(T0 + DAY) == []
+    _onboard(life, T0 + DAY, ONBOARDING)
+    assert "onboarding_complete" not in life.names()
+
+
+def test_sent_events_that_are_not_once_only_change_nothing() -> None:
+    """AppLaunch or Drop_Off sent directly are not remembered; a new user gets a bare state."""
+    assert on_sent(None, "42", "app_open", T0, DEFAULT_CONFIG) is None
+    fresh = on_sent(None, "7", "first_entry", T0, DEFAULT_CONFIG)
+    assert fresh == UserState("7", first_entry_at=T0)

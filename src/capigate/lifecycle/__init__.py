@@ -10,7 +10,7 @@ from __future__ import annotations
 from capigate.lifecycle.activity import Activity, read_activity
 from capigate.lifecycle.config import DEFAULT_CONFIG, LifecycleConfig
 from capigate.lifecycle.derived import DerivedEvent, to_item
-from capigate.lifecycle.rules import day_of, on_activity, on_tick
+from capigate.lifecycle.rules import day_of, on_activity, on_sent, on_tick
 from capigate.lifecycle.section import check_against_plan, read_section
 from capigate.lifecycle.state import Flow, UserState
 
@@ -24,6 +24,7 @@ __all__ = [
     "check_against_plan",
     "day_of",
     "on_activity",
+    "on_sent",
     "on_tick",
     "read_activity",
     "read_section",

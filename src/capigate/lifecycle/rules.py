@@ -35,6 +35,12 @@ CompleteRegistration (``onboarding_complete``)
     000's properties; name and phone go as hashed ``user.first_name``/``last_name``/``phone``
     (sent as fn/ln/ph), never in custom_data. The plan adds ``step_count=5``.
 
+Backfills (``on_sent``)
+    A source may send a once-only event itself (first_entry, return_7d, retention_{N}d,
+    onboarding_complete). Its id equals the derived one, so the store drops whichever comes
+    second within its dedup window; ``on_sent`` also marks it done in the state, so it is not
+    derived later either.
+
 Drop_Off (``drop_off``)
     An onboarding (from its first step) or a checkout (``checkout_started``) with no further
     step for ``drop_off_s`` (30 min) is abandoned: ``on_tick`` emits Drop_Off once for that
@@ -108,6 +114,29 @@ def on_tick(state: UserState, now_s: float, config: LifecycleConfig) -> Step:
         events.append(_drop_off(checkout, _checkout_exit(checkout), TIMEOUT_REASON))
         state = replace(state, checkout=None)
     return _with_due(state, config), events
+
+
+def on_sent(
+    state: UserState | None, user_key: str, plan_key: str, at_s: float, config: LifecycleConfig
+) -> UserState | None:
+    """The state after a source sent a once-only event itself (a backfill), or ``None``.
+
+    ``None`` means nothing to remember: ``plan_key`` is not once-only (AppLaunch, Drop_Off) or
+    was already done. Marking it done keeps the engine from deriving it again later, even once
+    the store's dedup window has forgotten the backfill's event_id.
+    """
+    state = state or UserState(user_key)
+    retention = {retention_key(days): days for days in config.retention_days}
+    if plan_key == FIRST_ENTRY_KEY and state.first_entry_at is None:
+        return replace(state, first_entry_at=at_s)
+    if plan_key == RETURN_KEY and state.return_7d_at is None:
+        return replace(state, return_7d_at=at_s)
+    if plan_key in retention and retention[plan_key] not in state.retention_done:
+        return replace(state, retention_done=state.retention_done | {retention[plan_key]})
+    if plan_key == COMPLETE_KEY and state.onboarding_completed_at is None:
+        done = replace(state, onboarding_completed_at=at_s, onboarding=None)
+        return _with_due(done, config)
+    return None
 
 
 def day_of(at_s: float, registered_at: float) -> int:
