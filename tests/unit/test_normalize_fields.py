@@ -111,3 +111,21 @@ def test_numbers_too_long_to_print_are_refused() -> None:
     with pytest.raises(InvalidField) as caught:
         hash_field("external_id", 10**5000)
     assert caught.value.rule == "bad_type"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ph", "(" + "a" * 5000),
+        ("ph", "1" + " " * 5000 + "x"),
+        ("ph", "tel:" + "(" * 5000 + "a"),
+        ("db", "1990-01-15" + "t" * 5000 + ":"),
+        ("em", "a@b." + "a" * 5000 + "!"),
+        ("em", "a@" + "a-" * 5000),
+    ],
+    ids=["ph-open-bracket", "ph-spaces", "ph-brackets", "db-time", "em-tld", "em-hyphens"],
+)
+def test_long_hostile_values_are_refused(key: str, value: str) -> None:
+    """Crafted long values (the shapes that make backtracking regexes slow) are simply refused."""
+    with pytest.raises(InvalidField):
+        hash_field(key, value)

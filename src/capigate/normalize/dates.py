@@ -33,7 +33,8 @@ MAX_BIRTH_YEAR = 2026
 MONTH_FIRST_REGIONS = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"})
 
 _SEP = r"(?:\s*[-/.]\s*|\s+)"
-_TIME = re.compile(r"(?:[t\s]+)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|[+-]\d{2}:?\d{2})?$")
+# One separator character before the time keeps the search linear; strip() removes the rest.
+_TIME = re.compile(r"[t\s]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|[+-]\d{2}:?\d{2})?$")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _YEAR_FIRST = re.compile(rf"(\d{{4}}){_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})")
 _YEAR_LAST = re.compile(rf"(\d{{1,2}})({_SEP})(\d{{1,2}}){_SEP}(\d{{4}})")

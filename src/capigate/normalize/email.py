@@ -19,7 +19,7 @@ from capigate.normalize.text import nfc, require, trim
 _ANGLE_ADDR = re.compile(r"[^<>]*<([^<>]*)>")
 _ASCII_EMAIL = re.compile(
     r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[a-z0-9]+(?:-+[a-z0-9]+)*(?:\.[a-z0-9]+(?:-+[a-z0-9]+)*)*\.[a-z0-9-]*[a-z][a-z0-9-]*"
+    r"@[a-z0-9]+(?:-+[a-z0-9]+)*(?:\.[a-z0-9]+(?:-+[a-z0-9]+)*)*\.(?=[a-z0-9-]*[a-z])[a-z0-9-]+"
 )
 _LOCAL_FORBIDDEN = frozenset(' <>()[]\\,;:"@')
 

@@ -33,8 +33,10 @@ from capigate.normalize.text import trim
 MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 15  # E.164 maximum
 _TEL = re.compile(r"tel:", re.IGNORECASE)
-_EXTENSION = re.compile(r"(?:;\s*ext=|\s*(?:extension|ext\.?|доб\.?|x|#))\s*\d+\s*$", re.IGNORECASE)
-_BRACKETED_WORDS = re.compile(r"\([^()]*?[^\W\d_][^()]*\)|\[[^\[\]]*?[^\W\d_][^\[\]]*\]")
+# Every pattern here runs in linear time on any input: no nested or adjacent unbounded repeats
+# that could match the same characters (a phone field must not be a denial-of-service vector).
+_EXTENSION = re.compile(r"(?:;\s*ext=|extension|ext\.?|доб\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
 _LETTER = re.compile(r"[^\W\d_]")
 _NON_DIGITS = re.compile(r"\D+")
@@ -89,7 +91,12 @@ def _strip_decorations(value: str) -> str:
     if value[:4].lower() == "tel:":
         value = _TEL.sub("", value, count=1)
     value = _EXTENSION.sub("", value)
-    return _BRACKETED_WORDS.sub("", value)
+    return _BRACKETED.sub(_drop_if_words, value)
+
+
+def _drop_if_words(match: re.Match[str]) -> str:
+    text = match.group()
+    return "" if _LETTER.search(text) else text
 
 
 def _ascii_digits(value: str) -> str:
