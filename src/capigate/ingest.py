@@ -1,4 +1,4 @@
-"""The ingest use case: items -> identity check -> enrichment -> plan -> pipeline -> outbox.
+"""Ingest: items -> identity check -> enrichment -> attribution -> plan -> pipeline -> outbox.
 
 Items that name an activity of the plan's ``lifecycle:`` section (``bot_message``, ...) are not
 sent to Meta: the lifecycle engine keeps them as user state and stores the events it derives,
@@ -26,6 +26,7 @@ from capigate.plan.mapping import Mapped, to_meta_event
 from capigate.plan.model import ACTION_SOURCES, Plan, SourceInfo
 from capigate.settings import Settings
 from capigate.sources import BROWSER_ACTION_SOURCE, DEV_SOURCE, Source, SourceKind
+from capigate.stitching import Stitcher
 from capigate.store import NewEvent, Store
 
 IDENTITY_CLAIMS = ("telegram_id", "user_id")  # a browser key may claim these only with initData
@@ -90,6 +91,7 @@ class Ingestor:
         token = settings.telegram_bot_token
         self._telegram_key = telegram.secret_key(token) if token else None
         self._options = pipeline.PipelineOptions(default_region=plan.defaults.default_region)
+        self._stitcher = Stitcher(store, plan, settings.attribution)
         config = plan.lifecycle
         self.lifecycle = (
             LifecycleEngine(store, config, prepare=self.prepare_derived) if config else None
@@ -111,7 +113,9 @@ class Ingestor:
         ready: list[tuple[int, _Ready]] = []
         observed: list[tuple[int, Observed]] = []
         findings: list[Finding] = []
-        for index, (item, path) in enumerate(zip(items, paths, strict=True)):
+        checked = [self._checked(item, caller, now_s) for item in items]
+        checked = await self._stitcher.stitch(checked, now_s=now_s)
+        for index, (item, path) in enumerate(zip(checked, paths, strict=True)):
             outcome = self._prepare(item, path, caller, now_s)
             if isinstance(outcome, _Ready):
                 ready.append((index, outcome))
@@ -154,21 +158,28 @@ class Ingestor:
         known = pixel_id if pixel_id in self._pixels else None
         kind = SourceKind.SERVER
         source = Source(LIFECYCLE_CHANNEL, kind, channel=LIFECYCLE_CHANNEL, pixel_id=known)
-        outcome = self._prepare(item, "$", Caller(source), now_s)
+        caller = Caller(source)
+        outcome = self._prepare(self._checked(item, caller, now_s), "$", caller, now_s)
         if isinstance(outcome, list):
             return outcome
         assert isinstance(outcome, _Ready)  # derived items name plan keys, never activities
         return outcome.event
 
+    def _checked(self, item: object, caller: Caller, now_s: float) -> object:
+        """The item with its identity claims checked and the request's facts filled in."""
+        if not isinstance(item, Mapping):
+            return item
+        checked = self._checked_identity(dict(item), caller, now_s)
+        return enrich.enrich_item(checked, caller.facts, now_s=now_s)
+
     def _prepare(
         self, item: object, path: str, caller: Caller, now_s: float
     ) -> _Ready | Observed | list[Finding]:
-        if isinstance(item, Mapping):
-            item = self._checked_identity(dict(item), caller, now_s)
-            item = enrich.enrich_item(item, caller.facts, now_s=now_s)
-            if self.lifecycle is not None and self.lifecycle.is_activity(item):
-                observed = self.lifecycle.read(item, source=caller.source, now_s=now_s)
-                return [f.under(path) for f in observed] if isinstance(observed, list) else observed
+        """A checked item (``_checked``, then stitched) as a stored event, or its findings."""
+        lifecycle = self.lifecycle
+        if isinstance(item, Mapping) and lifecycle is not None and lifecycle.is_activity(item):
+            observed = lifecycle.read(item, source=caller.source, now_s=now_s)
+            return [f.under(path) for f in observed] if isinstance(observed, list) else observed
         mapped = to_meta_event(
             item, self._plan, source=_source_info(caller.source, item, self._plan), now_s=now_s
         )

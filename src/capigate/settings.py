@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from capigate import enrich
+from capigate.attribution.config import AttributionSettings, parse_attribution
 from capigate.errors import ConfigError
 from capigate.secret import Secret
 from capigate.settings_sources import Secrets, parse_sources, read_secrets_file
@@ -44,6 +45,7 @@ TELEGRAM_TOKEN_ENV = "CAPIGATE_TELEGRAM_BOT_TOKEN"
 SANDBOX_PIXEL_ID = "100000000000001"  # any numeric id works with the emulator
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_WORKER = WorkerSettings()
+DEFAULT_ATTRIBUTION = AttributionSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class Settings:
     log_level: str = "INFO"
     worker: WorkerSettings = DEFAULT_WORKER
     routes: tuple[Route, ...] = ()
+    attribution: AttributionSettings = DEFAULT_ATTRIBUTION
 
     @property
     def sandbox(self) -> bool:
@@ -170,7 +173,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "secrets_file": _parse_str,
 }
 _LISTS = ("pixels", "sources")
-_SECTIONS = ("worker", "routes")  # parsed by their own modules
+_SECTIONS = ("worker", "routes", "attribution")  # parsed by their own modules
 _SECRET_LOOKALIKES = ("access_token", "token", "meta_access_token", "telegram_bot_token")
 _FIELD_FOR_KEY = {"db": "db_url", "plan": "plan_path"}
 
@@ -203,6 +206,7 @@ def load(
         sources=sources,
         telegram_bot_token=secrets.get(TELEGRAM_TOKEN_ENV),
         worker=parse_worker(raw.get("worker"), env),
+        attribution=parse_attribution(raw.get("attribution"), env),
         routes=parse_routes(
             raw.get("routes"),
             pixel_ids={p.id for p in pixels},

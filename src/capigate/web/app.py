@@ -25,7 +25,7 @@ from capigate.plan.model import Plan
 from capigate.settings import Settings
 from capigate.sources import SourceRegistry
 from capigate.store import Store, open_store
-from capigate.web import api
+from capigate.web import api, snippet
 from capigate.web.gateway import SANDBOX_NOTE, Gateway
 from capigate.web.metrics import Metrics
 from capigate.web.problems import Problem
@@ -87,6 +87,7 @@ def create_app(
         redoc_url=None,
     )
     app.include_router(api.router)
+    app.include_router(snippet.router)
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(Exception, _internal_problem)
     origins = sorted({o for s in settings.sources if s.is_browser for o in s.origins})

@@ -1,0 +1,106 @@
+"""Ingest's attribution step: save landing sessions, link /start tokens, fill match keys.
+
+It runs on a request's items after their identity was checked (a ``user.telegram_id`` that
+survives that check is trusted: a server key sent it, or Telegram signed it in ``initData``)
+and after request enrichment (IP, user agent, cookies, ``fbclid`` -> ``fbc``), and before the
+plan mapping. In order:
+
+1. every item with a valid ``context.landing_token`` saves (or refreshes) its landing session;
+2. every item with a ``user.telegram_id`` and a token in ``context.start_param`` links that
+   user to the session, as ``capigate.attribution.rules.link_refusal`` allows;
+3. every item of a linked user gets the session's keys it lacks (``rules.carried``), with one
+   store read for the whole request.
+
+Writes happen before the events are stored, so a refused request may leave a session saved or
+a link made: both are facts about the user, true whatever became of the event, and repeating
+them changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from capigate.attribution import rules
+from capigate.attribution.config import AttributionSettings
+from capigate.attribution.session import UTM_KEYS, LandingSession, from_item
+from capigate.plan.model import Plan, PlanEvent
+from capigate.store.identity import IdentityStore
+
+log = logging.getLogger("capigate.attribution")
+
+
+class Stitcher:
+    """Runs the attribution step of ingest over one store, plan and settings."""
+
+    def __init__(self, store: IdentityStore, plan: Plan, settings: AttributionSettings) -> None:
+        self._store = store
+        self._plan = plan
+        self._settings = settings
+
+    async def stitch(self, items: Sequence[object], *, now_s: float) -> list[object]:
+        """The items with their users' landing-page keys filled in (see the module doc)."""
+        if not self._settings.enabled:
+            return list(items)
+        events = [item for item in items if isinstance(item, Mapping)]
+        for item in events:
+            token = rules.landing_token(item)
+            if token is not None:
+                await self._store.save_landing_session(from_item(item, token, now_s))
+        for item in events:
+            await self._link(item, now_s)
+        users = {user for item in events if (user := rules.telegram_id(item)) is not None}
+        if not users:
+            return list(items)
+        sessions = await self._store.identities_for(users)
+        return [self._filled(item, sessions, now_s) for item in items]
+
+    async def purge(self, *, now_s: float) -> int:
+        """Forget sessions that can no longer link or carry anything; returns how many."""
+        return await self._store.purge_landing_sessions(before_s=now_s - self._settings.retention_s)
+
+    async def _link(self, item: Mapping[str, Any], now_s: float) -> None:
+        user, token = rules.telegram_id(item), rules.start_token(item)
+        if user is None or token is None:
+            return
+        session = await self._store.landing_session(token)
+        refusal = rules.link_refusal(session, user, self._settings, now_s)
+        if refusal is None and not await self._store.link_telegram(token, user, now_s):
+            refusal = "token_taken"  # another user linked it since we read it
+        if refusal is not None:
+            log.info("start token not linked", extra={"fields": {"reason": refusal}})
+
+    def _filled(self, item: object, sessions: Mapping[str, LandingSession], now_s: float) -> object:
+        if not isinstance(item, Mapping):
+            return item
+        user = rules.telegram_id(item)
+        session = sessions.get(user) if user is not None else None
+        if session is None:
+            return item
+        carry = rules.carried(
+            session, item, self._settings, now_s, app_event=self._may_be_app(item)
+        )
+        if carry == rules.NOTHING:
+            return item
+        return rules.apply(item, carry, self._utm_allowed(item))
+
+    def _may_be_app(self, item: Mapping[str, Any]) -> bool:
+        override = item.get("action_source")
+        if isinstance(override, str):
+            return override == "app"
+        rule = self._rule(item)
+        if rule is None:
+            return False
+        return "app" in (rule.action_source, *rule.action_source_by_source.values())
+
+    def _utm_allowed(self, item: Mapping[str, Any]) -> tuple[str, ...]:
+        """UTMs the mapping will send on: all, unless the plan warns about undeclared ones."""
+        rule = self._rule(item)
+        if rule is None or self._plan.defaults.undeclared_properties == "keep":
+            return UTM_KEYS
+        return tuple(key for key in UTM_KEYS if key in rule.declared)
+
+    def _rule(self, item: Mapping[str, Any]) -> PlanEvent | None:
+        key = item.get("event")
+        return self._plan.events.get(key) if isinstance(key, str) else None
