@@ -273,44 +273,42 @@ class DeliveryWorker:
         self, batch: Batch, found: settle.Settlement, outcome: Outcome, now_s: float, sent: int
     ) -> None:
         decision, ids = found.decision, list(found.ids)
-        store, pixel_id = self._store, batch.pixel_id
         if decision.kind is DecisionKind.ACK:
-            response = settle.response_record(outcome, sent)
-            changed = await store.ack(ids, now_s=now_s, response=response)
-            self.counters.settled(pixel_id, "delivered", changed)
-            if response["mismatch"]:
-                self.counters.mismatch(pixel_id)
-                log.warning(
-                    "events_received differs from events sent; acknowledged",
-                    extra=self._fields(batch, reason=response["mismatch"]),
-                )
+            changed = await self._ack(batch, ids, outcome, now_s, sent)
+            result = "delivered"
         elif decision.kind is DecisionKind.RETRY:
             assert decision.retry_at_s is not None
             error = settle.error_record(decision, outcome)
-            changed = await store.schedule_retry(
+            changed = await self._store.schedule_retry(
                 ids, now_s=now_s, retry_at_s=decision.retry_at_s, error=error
             )
-            self.counters.settled(pixel_id, "retry", changed)
-            log.info(
-                "retry scheduled", extra=self._fields(batch, reason=decision.reason, events=changed)
-            )
+            result = "retry"
         elif decision.kind is DecisionKind.DEAD:
             error = settle.error_record(decision, outcome)
-            changed = await store.dead_letter(ids, now_s=now_s, error=error)
-            self.counters.settled(pixel_id, "dead", changed)
-            log.warning(
-                "dead-lettered", extra=self._fields(batch, reason=decision.reason, events=changed)
-            )
+            changed = await self._store.dead_letter(ids, now_s=now_s, error=error)
+            result = "dead"
         else:
-            changed = await store.expire(ids, now_s=now_s, reason=decision.reason)
-            self.counters.settled(pixel_id, "expired", changed)
-            log.warning(
-                "expired", extra=self._fields(batch, reason=decision.reason, events=changed)
-            )
+            changed = await self._store.expire(ids, now_s=now_s, reason=decision.reason)
+            result = "expired"
+        self.counters.settled(batch.pixel_id, result, changed)
+        if result != "delivered":
+            level = logging.INFO if result == "retry" else logging.WARNING
+            fields = self._fields(batch, result=result, reason=decision.reason, events=changed)
+            log.log(level, "events not delivered", extra=fields)
         if changed < len(ids):
-            log.warning(
-                "lease lost before settling", extra=self._fields(batch, events=len(ids) - changed)
-            )
+            lost = self._fields(batch, events=len(ids) - changed)
+            log.warning("lease lost before settling", extra=lost)
+
+    async def _ack(
+        self, batch: Batch, ids: list[int], outcome: Outcome, now_s: float, sent: int
+    ) -> int:
+        response = settle.response_record(outcome, sent)
+        changed = await self._store.ack(ids, now_s=now_s, response=response)
+        if response["mismatch"]:
+            self.counters.mismatch(batch.pixel_id)
+            fields = self._fields(batch, reason=response["mismatch"])
+            log.warning("events_received differs from events sent; acknowledged", extra=fields)
+        return changed
 
     async def _release(self, batch: Batch, events: Sequence[StoredEvent]) -> None:
         changed = await self._store.release([e.id for e in events])
