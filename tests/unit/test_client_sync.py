@@ -12,15 +12,16 @@ from tests.unit.client_kit import BASE_URL, KEY, FakeGateway, FakeSleep, finding
 
 
 def _client(gateway: FakeGateway, sleep: FakeSleep, **options: Any) -> Capigate:
+    """A client whose background timers never fire in a test (the real asyncio.sleep on
+    an hour) and whose retries do not wait; only explicit calls send."""
     return Capigate(
         KEY,
         base_url=BASE_URL,
         transport=httpx.MockTransport(gateway),
         clock=sleep.clock,
-        sleep=sleep,
-        random=lambda: 0.5,
-        retry=RetryPolicy(attempts=2),
+        retry=RetryPolicy(attempts=2, base_s=0.0, cap_s=0.0),
         flush_interval_s=3600.0,
+        replay_interval_s=3600.0,
         **options,
     )
 
