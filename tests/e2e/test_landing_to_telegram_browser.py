@@ -1,0 +1,233 @@
+"""Landing page -> "Open in Telegram" -> /start -> payment, in Debian's Chromium (Playwright).
+
+The gateway runs under uvicorn on a loopback port in sandbox mode (the emulator mounted, the
+delivery worker sending to it) and serves a landing page with /capigate.js, a stub ``fbq`` that
+records its calls, and an "Open in Telegram" link. Chromium opens the page with an ``fbclid``
+and UTMs and clicks the link; the navigation to t.me is intercepted to read the start token.
+Then the bot reports /start with that token and the billing backend a payment, with server
+keys. Meta's side (the emulator) must see the bot and payment events with the visit's match
+keys, and the Pixel stub must have been given the same event ids as the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from starlette.responses import HTMLResponse
+
+from capigate.settings import Settings
+from capigate.sources import Source, SourceKind, hash_key
+from capigate.store import Store, open_store
+from capigate.web.app import create_app
+from capigate.worker.config import WorkerSettings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+WAIT_S = 20.0  # the longest any single step may take
+BOT = "capi_demo_bot"
+WEB_KEY = "pk_web_e2e_0123456789abcdef"
+BOT_KEY = "sk_bot_e2e_0123456789abcdef"
+PAY_KEY = "sk_pay_e2e_0123456789abcdef"
+FBCLID = "AbC-dEf_GhIjKlMnOpQrStUvWxYz0123456789aBcDeFgHiJkLmNoPq"  # mixed case on purpose
+TELEGRAM_ID = "279058397"
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Budget bot</title>
+<script>
+  window.fbq = function () { window.recordFbq(Array.prototype.slice.call(arguments)); };
+</script>
+<script src="/capigate.js"></script>
+<script>capigate.init({key: "%(key)s", bot: "%(bot)s"});</script>
+</head><body>
+<a id="cta" href="https://t.me/%(bot)s" data-capigate-telegram="open_tg">Open in Telegram</a>
+<a id="other" href="https://t.me/some_channel">Our channel</a>
+</body></html>
+"""
+T = TypeVar("T")
+
+
+def _chromium_or_skip() -> str:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    reason = f"{CHROMIUM} is missing (apt install chromium); browsers are never downloaded"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _settings(port: int, db: Path) -> Settings:
+    web = Source(
+        "web",
+        SourceKind.BROWSER,
+        (hash_key(WEB_KEY),),
+        channel="website",
+        origins=frozenset({f"http://127.0.0.1:{port}"}),
+        request_context=True,
+    )
+    bot = Source("bot", SourceKind.SERVER, (hash_key(BOT_KEY),), channel="bot")
+    pay = Source("pay", SourceKind.SERVER, (hash_key(PAY_KEY),), channel="server")
+    worker = WorkerSettings(flush_interval_s=0.05, poll_interval_s=0.05)
+    return Settings(db_url=f"sqlite:///{db}", port=port, sources=(web, bot, pay), worker=worker)
+
+
+@dataclass
+class Gateway:
+    """The gateway under uvicorn, its base URL and its store."""
+
+    base: str
+    store: Store
+    http: httpx.AsyncClient
+
+    async def emulated(self) -> list[dict[str, Any]]:
+        """What Meta's side (the mounted emulator) received so far."""
+        events: list[dict[str, Any]] = (await self.http.get("/__emulator__/events")).json()[
+            "events"
+        ]
+        return events
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
+    """A sandbox gateway on a loopback port that also serves the landing page at /lp."""
+    port = _free_port()
+    settings = _settings(port, tmp_path / "e2e.db")
+    store = open_store(settings.db_url)
+    app: FastAPI = create_app(settings, store=store)
+    page = PAGE % {"key": WEB_KEY, "bot": BOT}
+    app.add_api_route("/lp", lambda: HTMLResponse(page), include_in_schema=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        await _until(lambda: _ready(server), "uvicorn to start")
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=WAIT_S) as http:
+            yield Gateway(base, store, http)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, WAIT_S)
+        await store.close()
+
+
+async def _ready(server: uvicorn.Server) -> bool:
+    return server.started
+
+
+async def _until(check: Callable[[], Awaitable[T]], what: str) -> T:
+    """Poll ``check`` until it returns something truthy, at most WAIT_S."""
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    while True:
+        found = await check()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {WAIT_S} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _named(events: list[dict[str, Any]], *names: str) -> dict[str, dict[str, Any]] | None:
+    found = {e["event_name"]: e for e in events if e["event_name"] in names}
+    return found if set(found) == set(names) else None
+
+
+async def test_landing_click_start_and_payment_reach_meta_stitched(gateway: Gateway) -> None:
+    """Start_Bot and Subscribe reach the emulator with the visit's fbc, fbp, IP and UA."""
+    from playwright.async_api import Route, async_playwright
+
+    executable = _chromium_or_skip()
+    telegram: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    pixel_calls: list[list[Any]] = []
+
+    def record_pixel(call: list[Any]) -> None:
+        pixel_calls.append(call)
+
+    async def to_telegram(route: Route) -> None:
+        if not telegram.done():
+            telegram.set_result(route.request.url)
+        await route.fulfill(status=200, content_type="text/html", body="<p>Telegram</p>")
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context()
+            await context.route(re.compile(r"^https://t\.me/.*"), to_telegram)
+            await context.expose_function("recordFbq", record_pixel)
+            page = await context.new_page()
+            url = f"{gateway.base}/lp?fbclid={FBCLID}&utm_source=fb&utm_campaign=spring"
+            await page.goto(url, timeout=WAIT_S * 1000)
+            user_agent: str = await page.evaluate("navigator.userAgent")
+            other_href = await page.get_attribute("#other", "href")
+            await _until(lambda: _stored(gateway, "ViewContent"), "the landing_view beacon")
+            await page.click("#cta", timeout=WAIT_S * 1000)
+            deep_link = await asyncio.wait_for(telegram, WAIT_S)
+            cookies = {c["name"]: c["value"] for c in await context.cookies(gateway.base)}
+            await _until(lambda: _stored(gateway, "Lead"), "the cta_click beacon")
+        finally:
+            await browser.close()
+
+    link = urlsplit(deep_link)
+    token = parse_qs(link.query)["start"][0]
+    assert (link.netloc, link.path) == ("t.me", f"/{BOT}")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token)
+    assert other_href == "https://t.me/some_channel"  # a link to another chat is left alone
+    assert re.fullmatch(rf"fb\.1\.\d{{13}}\.{re.escape(FBCLID)}", cookies["_fbc"])
+    assert re.fullmatch(r"fb\.1\.\d{13}\.\d{10}", cookies["_fbp"])
+
+    bot = {"Authorization": f"Bearer {BOT_KEY}"}
+    pay = {"Authorization": f"Bearer {PAY_KEY}"}
+    user = {"telegram_id": TELEGRAM_ID}
+    start = {"event": "start_bot", "user": user, "context": {"start_param": token}}
+    payment = {"transaction_id": "tx-e2e-1", "value": 49000, "currency": "UZS"}
+    paid = {"event": "subscribe", "user": user, "properties": payment}
+    for body, headers in ((start, bot), (paid, pay)):
+        response = await gateway.http.post("/api/marketing/meta", json=body, headers=headers)
+        assert response.status_code == 202, response.text
+
+    names = ("ViewContent", "Lead", "Start_Bot", "Subscribe")
+    received = await _until(lambda: _delivered(gateway, names), "delivery to the emulator")
+    for name in ("Start_Bot", "Subscribe"):
+        user_data = received[name]["user_data"]
+        assert user_data["fbc"] == cookies["_fbc"], name  # the fbclid's exact case
+        assert user_data["fbp"] == cookies["_fbp"], name
+        assert user_data["client_ip_address"] == "127.0.0.1", name
+        assert user_data["client_user_agent"] == user_agent, name
+        assert received[name]["custom_data"]["utm_source"] == "fb", name
+    assert received["ViewContent"]["user_data"]["fbc"] == cookies["_fbc"]
+
+    pixel_ids = {call[1]: call[3]["eventID"] for call in pixel_calls if call[0] == "track"}
+    assert pixel_ids == {
+        "ViewContent": received["ViewContent"]["event_id"],
+        "Lead": received["Lead"]["event_id"],
+    }
+    assert received["Lead"]["event_id"].startswith("cta_s-")
+
+
+async def _stored(gateway: Gateway, name: str) -> bool:
+    return bool(await gateway.store.list_events(event_name=name))
+
+
+async def _delivered(gateway: Gateway, names: tuple[str, ...]) -> dict[str, dict[str, Any]] | None:
+    return _named(await gateway.emulated(), *names)
