@@ -27,7 +27,8 @@ from capigate.plan.model import ACTION_SOURCES, Plan, SourceInfo
 from capigate.settings import Settings
 from capigate.sources import BROWSER_ACTION_SOURCE, DEV_SOURCE, Source, SourceKind
 from capigate.stitching import Stitcher
-from capigate.store import NewEvent, Store
+from capigate.store import EnqueueResult, NewEvent, Store
+from capigate.worker.routing import pixels_for
 
 IDENTITY_CLAIMS = ("telegram_id", "user_id")  # a browser key may claim these only with initData
 FORBIDDEN_RULES = frozenset({"source_not_allowed", "action_source_not_allowed"})
@@ -77,6 +78,7 @@ class NotAllowed(AuthError):
 class _Ready:
     event: NewEvent
     warnings: tuple[Finding, ...]
+    copies: tuple[NewEvent, ...] = ()  # the same event for more pixels (routes:)
 
 
 class Ingestor:
@@ -125,10 +127,13 @@ class Ingestor:
                 findings.extend(outcome)
         if findings:
             raise _refusal(findings, self._plan)
-        stored = await self._store.enqueue([r.event for _, r in ready], now_s=now_s)
+        stored = await self._store.enqueue(
+            [e for _, r in ready for e in (r.event, *r.copies)], now_s=now_s
+        )
+        firsts = _first_of_each(stored, [1 + len(r.copies) for _, r in ready])
         results = [
             EventResult(i, res.status, r.event.event_id, r.event.event_name, r.warnings)
-            for (i, r), res in zip(ready, stored, strict=True)
+            for (i, r), res in zip(ready, firsts, strict=True)
         ]
         if observed:
             results.extend(await self._record(observed, paths, now_s))
@@ -191,7 +196,18 @@ class Ingestor:
         if not prepared.ok:
             return [*mapped_findings, *pipeline_findings]
         warnings = tuple(f for f in (*mapped_findings, *pipeline_findings) if not f.is_error)
-        return _Ready(self._new_event(mapped, prepared, caller.source, warnings), warnings)
+        source = caller.source
+        default = source.pixel_id or self._default_pixel
+        event_name = prepared.payload["event_name"]
+        pixels = pixels_for(
+            self._settings.routes,
+            source=source.name,
+            plan_key=mapped.plan_key,
+            event_name=event_name,
+            default=default,
+        )
+        first, *copies = [self._new_event(mapped, prepared, source, warnings, p) for p in pixels]
+        return _Ready(first, warnings, tuple(copies))
 
     def _checked_identity(
         self, item: dict[str, Any], caller: Caller, now_s: float
@@ -232,9 +248,10 @@ class Ingestor:
         prepared: pipeline.Prepared,
         source: Source,
         warnings: tuple[Finding, ...],
+        pixel_id: str,
     ) -> NewEvent:
         payload = prepared.payload
-        pixel = self._pixels[source.pixel_id or self._default_pixel]
+        pixel = self._pixels[pixel_id]
         test_event_code = (
             mapped.test_event_code
             or source.test_event_code
@@ -254,6 +271,16 @@ class Ingestor:
             match_score=prepared.quality.score,
             warnings=[_stored_warning(f) for f in warnings],
         )
+
+
+def _first_of_each(results: Sequence[EnqueueResult], sizes: Sequence[int]) -> list[EnqueueResult]:
+    """One result per item whose event went to ``size`` pixels: queued if any copy was."""
+    firsts, start = [], 0
+    for size in sizes:
+        group = results[start : start + size]
+        firsts.append(next((r for r in group if r.status == "queued"), group[0]))
+        start += size
+    return firsts
 
 
 def _default_pixel(plan: Plan, settings: Settings) -> str:

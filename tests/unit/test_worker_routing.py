@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from capigate.errors import ConfigError
-from capigate.settings import load
+from capigate.ingest import Caller, Ingestor
+from capigate.plan.load import default_plan
+from capigate.secret import Secret
+from capigate.settings import Pixel, load
+from capigate.store import InMemoryStore
 from capigate.worker.routing import Route, parse_routes, pixels_for
+from tests.unit.web_kit import BOT, NOW_S, PIXEL_ID, bot_event, live_settings
 
 PIXELS = {"111", "222", "333"}
 SOURCES = {"bot", "billing", "web"}
@@ -82,3 +88,26 @@ def test_routes_are_read_from_the_config_file(tmp_path: Path) -> None:
     env = {"TOKEN_A": "EAA-a", "TOKEN_B": "EAA-b", "CAPIGATE_SOURCE_BOT_KEY": "k" * 16}
     settings = load(config_path=str(config), environ=env)
     assert settings.routes == (Route(("111", "222"), frozenset({"bot"}), frozenset({"subscribe"})),)
+
+
+async def test_ingest_stores_one_copy_per_routed_pixel() -> None:
+    """A routed event is stored once per pixel, same event_id; its result is queued once."""
+    settings = dataclasses.replace(
+        live_settings(),
+        pixels=(
+            Pixel(PIXEL_ID, Secret("EAA-a"), "TOKEN_A"),
+            Pixel("222", Secret("EAA-b"), "TOKEN_B", test_event_code="TEST222"),
+        ),
+        routes=(Route((PIXEL_ID, "222"), frozenset({"bot"}), frozenset({"start_bot"})),),
+    )
+    store = InMemoryStore()
+    ingestor = Ingestor(plan=default_plan(), store=store, settings=settings)
+    [result] = await ingestor.ingest([bot_event("42")], prefix="$", caller=Caller(BOT), now_s=NOW_S)
+    assert result.status == "queued"
+    stored = sorted(await store.list_events(), key=lambda e: e.pixel_id)
+    assert [(e.pixel_id, e.event_id, e.test_event_code) for e in stored] == [
+        (PIXEL_ID, "startbot_42", None),
+        ("222", "startbot_42", "TEST222"),
+    ]
+    [again] = await ingestor.ingest([bot_event("42")], prefix="$", caller=Caller(BOT), now_s=NOW_S)
+    assert again.status == "duplicate" and len(await store.list_events()) == 2
