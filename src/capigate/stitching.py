@@ -86,12 +86,13 @@ class Stitcher:
         return rules.apply(item, carry, self._utm_allowed(item))
 
     def _may_be_app(self, item: Mapping[str, Any]) -> bool:
+        """Whether the item may become an app event (or, as an activity, derive one)."""
         override = item.get("action_source")
         if isinstance(override, str):
             return override == "app"
         rule = self._rule(item)
         if rule is None:
-            return False
+            return True  # an activity or a raw Meta name: its action source is not known here
         return "app" in (rule.action_source, *rule.action_source_by_source.values())
 
     def _utm_allowed(self, item: Mapping[str, Any]) -> tuple[str, ...]:

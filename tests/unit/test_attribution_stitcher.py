@@ -172,3 +172,21 @@ async def test_purge_forgets_sessions_past_every_ttl(store: InMemoryStore) -> No
     assert await stitcher.purge(now_s=T0 + 90 * DAY_S) == 0
     assert await stitcher.purge(now_s=T0 + 90 * DAY_S + 1) == 1
     assert await store.landing_session(TOKEN) is None
+
+
+async def test_a_mobile_landing_agent_stays_off_events_that_may_be_app_events(
+    store: InMemoryStore,
+) -> None:
+    """An activity (its derived events may be app events) gets the IP but not a phone's agent."""
+    android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/130.0 Mobile Safari/537.36"
+    landing = _landing()
+    landing["user"]["user_agent"] = android
+    stitcher = _stitcher(store)
+    await stitcher.stitch([landing, _start()], now_s=T0)
+    activity = {"event": "expense_logged", "user": {"telegram_id": USER}}
+    website = {**activity, "action_source": "website"}
+    logged, site = await stitcher.stitch([activity, website], now_s=T0 + 60)
+    assert isinstance(logged, dict) and isinstance(site, dict)
+    assert logged["user"]["ip"] == "203.0.113.7"
+    assert "user_agent" not in logged["user"]
+    assert site["user"]["user_agent"] == android
