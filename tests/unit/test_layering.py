@@ -35,7 +35,9 @@ FORBIDDEN = {
     "psycopg_pool", "httpx", "httpcore", "requests", "starlette", "fastapi", "uvicorn",
     "time", "datetime.datetime.now", "random", "os", "subprocess", "threading",
 }  # fmt: skip
-ALLOWED_INTERNAL_PREFIXES = tuple("capigate." + entry.removesuffix(".py") for entry in CORE)
+ALLOWED_INTERNAL_PREFIXES = tuple(
+    "capigate." + entry.removesuffix(".py").replace("/", ".") for entry in CORE
+)
 
 
 def _core_files() -> list[Path]:
