@@ -8,6 +8,7 @@ enrichment only fills gaps.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 FBC_SUBDOMAIN_INDEX = 1  # Meta: use 1 when fbc is generated server-side
 MAX_CLICK_AGE_S = 8 * 86_400  # an event_time older than this is not taken as the click time
 MAX_COOKIE_CHARS = 512
+CLIENT_IP_CACHE_SIZE = 4_096  # (peer, X-Forwarded-For) pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +43,14 @@ def parse_networks(values: Sequence[str]) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+@functools.lru_cache(maxsize=CLIENT_IP_CACHE_SIZE)
 def client_ip(
-    peer_ip: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
+    peer_ip: str | None, forwarded_for: str | None, trusted: tuple[IPNetwork, ...]
 ) -> str | None:
-    """The user's IP: the peer, or through trusted proxies the first untrusted XFF hop."""
+    """The user's IP: the peer, or through trusted proxies the first untrusted XFF hop.
+
+    Cached: the same peer and header come back on every request of a connection.
+    """
     peer = _address(peer_ip)
     if peer is None:
         return None

@@ -86,6 +86,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    app.include_router(api.ingest_router)
     app.include_router(api.router)
     app.include_router(snippet.router)
     app.add_exception_handler(HTTPException, _http_problem)
