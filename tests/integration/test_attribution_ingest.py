@@ -8,13 +8,17 @@ carry the visit's match keys.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
+from capigate import telegram
 from capigate.clock import FrozenClock
+from capigate.secret import Secret
 from capigate.store import Store, StoredEvent, open_store
 from tests.contract.pg_schema import pg_schema_url
 from tests.unit.web_kit import (
@@ -35,6 +39,7 @@ TOKEN = "Tk_9fA-2bQ7xZ3mN8pL4sV1"
 FBCLID = "IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk"  # Meta's own example
 FBP = "fb.1.1763799990000.1116446470"
 USER = "279058397"
+BOT_TOKEN = Secret("123456:AAE-test-token")
 LANDING_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
 
 
@@ -160,3 +165,28 @@ async def test_a_refused_landing_event_is_still_answered_as_refused(store: Store
     problem(response, 422)
     assert stored == []
     assert session is not None and session.fbp == FBP
+
+
+def _signed_init_data(start_param: str) -> str:
+    fields = {
+        "auth_date": str(int(NOW_S) - 60),
+        "user": json.dumps({"id": int(USER), "first_name": "A"}),
+        "start_param": start_param,
+    }
+    return urlencode({**fields, "hash": telegram.sign(fields, BOT_TOKEN)})
+
+
+async def test_a_mini_app_opened_with_startapp_links_its_verified_user(store: Store) -> None:
+    """A browser event with signed initData naming start_param=<token> links that user."""
+    settings = live_settings(telegram_bot_token=BOT_TOKEN)
+    mini_app = _landing(event="cta_click")
+    del mini_app["context"]["landing_token"]
+    headers = {**browser(), "X-Telegram-Init-Data": _signed_init_data(TOKEN)}
+    async with running(settings, store=store, peer=PUBLIC_IP) as h:
+        landing = await h.client.post(INGEST, json=_landing(), headers=browser())
+        opened = await h.client.post(INGEST, json=mini_app, headers=headers)
+        paid = await h.client.post(INGEST, json=_subscribe(), headers=bearer(PAY_KEY))
+        events = _by_name(await h.stored())
+    assert [r.status_code for r in (landing, opened, paid)] == [202, 202, 202], opened.text
+    assert events["Subscribe"].payload["user_data"]["fbp"] == FBP
+    assert events["Subscribe"].payload["user_data"]["client_ip_address"] == PUBLIC_IP

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from capigate import settings
 from capigate.attribution.config import DAY_S, AttributionSettings, parse_attribution
 from capigate.errors import ConfigError
 
@@ -61,3 +64,14 @@ def test_a_bad_environment_value_names_the_variable() -> None:
     """The error names CAPIGATE_ATTRIBUTION_IP_UA_TTL_S, not the YAML key."""
     with pytest.raises(ConfigError, match="CAPIGATE_ATTRIBUTION_IP_UA_TTL_S"):
         parse_attribution({}, {"CAPIGATE_ATTRIBUTION_IP_UA_TTL_S": "a week"})
+
+
+def test_capigate_yaml_has_an_attribution_section(tmp_path: Path) -> None:
+    """settings.load reads attribution: from the YAML file; CAPIGATE_ATTRIBUTION_* wins."""
+    config = tmp_path / "capigate.yaml"
+    config.write_text("attribution:\n  ip_ua_ttl_s: 86400\n  carry: [fbc, fbp, utm]\n")
+    env = {"CAPIGATE_ATTRIBUTION_LINK_WINDOW_S": "3600"}
+    loaded = settings.load(config_path=str(config), environ=env).attribution
+    assert (loaded.ip_ua_ttl_s, loaded.link_window_s) == (86_400, 3_600)
+    assert loaded.carry == {"fbc", "fbp", "utm"}
+    assert settings.load(environ={}).attribution == AttributionSettings()
