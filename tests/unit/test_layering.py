@@ -24,6 +24,7 @@ CORE = [
     "plan",
     "lifecycle",
     "attribution",
+    "webhooks",
     "worker/config.py",
     "worker/routing.py",
     "worker/batcher.py",
