@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 from capigate.store.circuits import PixelCircuit
 from capigate.store.identity import IdentityStore
 from capigate.store.lifecycle import LifecycleStore
+from capigate.store.webhooks import WebhookStore
 
 DEDUP_WINDOW_S = 48 * 3600  # a (pixel, event_name, event_id) key is refused for at least this long
 
@@ -124,7 +125,7 @@ class Stats:
     by_event_name: dict[str, dict[str, int]]
 
 
-class Store(LifecycleStore, IdentityStore, Protocol):
+class Store(LifecycleStore, IdentityStore, WebhookStore, Protocol):
     """The durable outbox. Every status change is one statement or one transaction.
 
     The status-changing operations (``ack``, ``schedule_retry``, ``dead_letter``, ``expire``,

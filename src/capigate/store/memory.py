@@ -27,11 +27,12 @@ from capigate.store.base import (
 from capigate.store.circuits import PixelCircuit, newer
 from capigate.store.identity_memory import MemoryIdentity
 from capigate.store.lifecycle_memory import LifecycleTables, MemoryLifecycle
+from capigate.store.webhooks_memory import MemoryWebhooks, WebhookTables
 
 _DedupKey = tuple[str, str, str]
 
 
-class InMemoryStore(MemoryLifecycle, MemoryIdentity):
+class InMemoryStore(MemoryLifecycle, MemoryIdentity, MemoryWebhooks):
     """The ``Store`` protocol over dicts; nothing survives the process."""
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
@@ -42,6 +43,7 @@ class InMemoryStore(MemoryLifecycle, MemoryIdentity):
         self._circuits: dict[str, PixelCircuit] = {}
         self._lifecycle = LifecycleTables()
         self._sessions: dict[str, LandingSession] = {}
+        self._webhooks = WebhookTables()
 
     def reset(self) -> None:
         """Forget every event, dedup key and recorded call."""
@@ -51,6 +53,7 @@ class InMemoryStore(MemoryLifecycle, MemoryIdentity):
         self._circuits.clear()
         self._lifecycle = LifecycleTables()
         self._sessions.clear()
+        self._webhooks = WebhookTables()
 
     def _record(self, name: str, **arguments: Any) -> None:
         self.calls.append((name, arguments))

@@ -32,6 +32,7 @@ from capigate.store.circuits import PixelCircuit, circuit_from_row, circuit_para
 from capigate.store.depth import DepthGauge
 from capigate.store.identity_postgres import PostgresIdentity
 from capigate.store.lifecycle_postgres import PostgresLifecycle
+from capigate.store.webhooks_postgres import PostgresWebhooks
 
 Q = sql.load("postgres")
 POOL_MAX_SIZE = 10  # connections per process
@@ -49,7 +50,7 @@ async def _configure(conn: Conn) -> None:
     set_json_loads(orjson.loads, conn)
 
 
-class PostgresStore(PostgresLifecycle, PostgresIdentity):
+class PostgresStore(PostgresLifecycle, PostgresIdentity, PostgresWebhooks):
     """The ``Store`` protocol on PostgreSQL; the pool opens on first use."""
 
     def __init__(

@@ -32,6 +32,7 @@ from capigate.store.depth import DepthGauge
 from capigate.store.identity_sqlite import SQLiteIdentity
 from capigate.store.lifecycle_sqlite import SQLiteLifecycle
 from capigate.store.sqlite_threads import Reader, Writer, connect
+from capigate.store.webhooks_sqlite import SQLiteWebhooks
 
 Q = sql.load("sqlite")
 SYNCHRONOUS_MODES = ("full", "normal")
@@ -42,7 +43,7 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SQLiteStore(SQLiteLifecycle, SQLiteIdentity):
+class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
     """The ``Store`` protocol on one SQLite file."""
 
     def __init__(
