@@ -74,4 +74,6 @@ def test_capigate_yaml_has_an_attribution_section(tmp_path: Path) -> None:
     loaded = settings.load(config_path=str(config), environ=env).attribution
     assert (loaded.ip_ua_ttl_s, loaded.link_window_s) == (86_400, 3_600)
     assert loaded.carry == {"fbc", "fbp", "utm"}
-    assert settings.load(environ={}).attribution == AttributionSettings()
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert settings.load(config_path=str(empty), environ={}).attribution == AttributionSettings()
