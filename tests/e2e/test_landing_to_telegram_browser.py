@@ -309,3 +309,14 @@ async def _cookie(chromium: Browser, gateway: Gateway, name: str) -> str | None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_links_are_decorated_once_the_page_has_loaded(
+    gateway: Gateway, chromium: Browser
+) -> None:
+    """init() in <head> still rewrites the body's Telegram link before anyone clicks it."""
+    page = await chromium.context.new_page()
+    await page.goto(f"{gateway.base}/lp", timeout=WAIT_S * 1000)
+    href = await page.get_attribute("#cta", "href")
+    token = await page.evaluate("capigate.state().token")
+    assert href == f"https://t.me/{BOT}?start={token}"

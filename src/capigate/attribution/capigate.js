@@ -60,8 +60,12 @@
     state.fbc = captureFbc(now);
     state.fbp = captureFbp(now);
     saveState(state);
-    decorate(document);
-    document.addEventListener("click", onClick, true);
+    if (document.readyState === "loading") { // init() ran in <head>: links come later
+      document.addEventListener("DOMContentLoaded", function () { decorate(document); });
+    } else {
+      decorate(document);
+    }
+    document.addEventListener("click", onClick, true); // also catches links added later
     if (options.auto !== false) {
       track("landing_view");
     }
