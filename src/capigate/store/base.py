@@ -241,9 +241,5 @@ class Store(LifecycleStore, IdentityStore, WebhookStore, Protocol):
         """Every saved pixel circuit, by pixel id."""
         ...
 
-    # --- Room for issue 5 (not implemented yet) -------------------------------------------
-    # Identity stitching and per-user lifecycle state will join this protocol as domain
-    # operations, each in its own migration (0002_identity.sql, 0003_user_state.sql), e.g.:
-    #   link_identity(token, telegram_id, match_keys, now_s), match_keys_for(telegram_id),
-    #   touch_user(user_id, activity, now_s) -> UserState, due_lifecycle(now_s, limit),
-    #   mark_lifecycle_emitted(user_id, rule, now_s) (exactly once per user and rule).
+    # Per-user lifecycle state (migration 0003) and landing sessions for attribution
+    # (migration 0004) join this protocol through LifecycleStore and IdentityStore.
