@@ -135,6 +135,9 @@ class Ingestor:
             EventResult(i, res.status, r.event.event_id, r.event.event_name, r.warnings)
             for (i, r), res in zip(ready, firsts, strict=True)
         ]
+        if self.lifecycle is not None and ready:  # backfills of once-only derived events
+            sent = [(checked[i], r.event.plan_key) for i, r in ready]
+            await self.lifecycle.note_sent(sent, now_s=now_s)
         if observed:
             results.extend(await self._record(observed, paths, now_s))
         return sorted(results, key=lambda result: result.index)
@@ -158,8 +161,9 @@ class Ingestor:
 
     def prepare_derived(
         self, item: dict[str, Any], pixel_id: str | None, now_s: float
-    ) -> NewEvent | list[Finding]:
-        """A derived event's item as a stored event (source ``lifecycle``), or its findings."""
+    ) -> tuple[NewEvent, ...] | list[Finding]:
+        """A derived event's item as stored events (source ``lifecycle``; one per routed pixel,
+        its own first), or its findings."""
         known = pixel_id if pixel_id in self._pixels else None
         kind = SourceKind.SERVER
         source = Source(LIFECYCLE_CHANNEL, kind, channel=LIFECYCLE_CHANNEL, pixel_id=known)
@@ -168,7 +172,7 @@ class Ingestor:
         if isinstance(outcome, list):
             return outcome
         assert isinstance(outcome, _Ready)  # derived items name plan keys, never activities
-        return outcome.event
+        return (outcome.event, *outcome.copies)
 
     def _checked(self, item: object, caller: Caller, now_s: float) -> object:
         """The item with its identity claims checked and the request's facts filled in."""

@@ -40,8 +40,11 @@ from capigate.lifecycle.activity import SPEC
 from capigate.sources import DEV_SOURCE, Source
 from capigate.store import EnqueueResult, NewEvent, Store
 
-PrepareDerived = Callable[[dict[str, Any], str | None, float], NewEvent | Sequence[Finding]]
-"""``(item, pixel_id, now_s)`` -> the event to store, or the findings that stop it."""
+PrepareDerived = Callable[
+    [dict[str, Any], str | None, float], tuple[NewEvent, ...] | Sequence[Finding]
+]
+"""``(item, pixel_id, now_s)`` -> the event to store (one per routed pixel, the first being
+the item's own) as a tuple, or the findings that stop it."""
 
 SCHEDULER = "lifecycle"  # the store's scheduler lease for the tick
 MAX_SAVE_ATTEMPTS = 8  # reads and re-applies when other writers keep saving the same user
@@ -83,8 +86,12 @@ class TickReport:
 @dataclass(frozen=True, slots=True)
 class _Applied:
     state: UserState
-    events: list[NewEvent]
-    per_step: list[int]  # how many of ``events`` each activity (or the tick) derived
+    groups: list[tuple[NewEvent, ...]]  # per derived event: its copy for each routed pixel
+    per_step: list[int]  # how many of ``groups`` each activity (or the tick) derived
+
+    @property
+    def events(self) -> list[NewEvent]:
+        return [event for group in self.groups for event in group]
 
 
 class LifecycleEngine:
@@ -163,13 +170,14 @@ class LifecycleEngine:
     async def note_sent(self, sent: Sequence[tuple[object, str | None]], *, now_s: float) -> int:
         """Remember once-only events sources sent themselves: ``(item, plan_key)`` pairs.
 
-        Only items naming a user (``user.telegram_id`` or ``user.user_id``) and a once-only key
-        count; returns how many changed a user's state.
+        Only once-only keys (``config.once_keys``) of items naming a user (``user.telegram_id``
+        or ``user.user_id``) count, so other events cost nothing; returns how many changed a
+        user's state.
         """
         changed = 0
         for item, plan_key in sent:
             user_key = _user_key(item)
-            if user_key is None or plan_key is None:
+            if user_key is None or plan_key not in self.config.once_keys:
                 continue
             at_s = _event_time(item, now_s)
             apply = partial(self._sent, user_key=user_key, plan_key=plan_key, at_s=at_s)
@@ -242,7 +250,7 @@ class LifecycleEngine:
                 applied.state, expected_version=version, events=applied.events, now_s=now_s
             )
             if results is not None:
-                return _split(_stored(applied.events, results), applied.per_step)
+                return _split(_stored(applied.groups, results), applied.per_step)
         raise StoreError(f"a user's lifecycle state kept changing during {MAX_SAVE_ATTEMPTS} saves")
 
     def _prepared(
@@ -251,11 +259,11 @@ class LifecycleEngine:
         state: UserState,
         base: Mapping[str, Any] | None,
         now_s: float,
-    ) -> list[NewEvent]:
+    ) -> list[tuple[NewEvent, ...]]:
         ready = []
         for event in derived:
             outcome = self._prepare(to_item(event, state, base), state.pixel_id, now_s)
-            if isinstance(outcome, NewEvent):
+            if isinstance(outcome, tuple):
                 ready.append(outcome)
             else:
                 self.unsendable += 1
@@ -285,11 +293,17 @@ def _event_time(item: object, now_s: float) -> float:
     return now_s
 
 
-def _stored(events: Sequence[NewEvent], results: Sequence[EnqueueResult]) -> list[Stored]:
-    return [
-        Stored(event.event_name, event.event_id, result.status)
-        for event, result in zip(events, results, strict=True)
-    ]
+def _stored(
+    groups: Sequence[tuple[NewEvent, ...]], results: Sequence[EnqueueResult]
+) -> list[Stored]:
+    """One result per derived event: queued if any of its pixel copies was."""
+    stored, start = [], 0
+    for group in groups:
+        statuses = {result.status for result in results[start : start + len(group)]}
+        status = "queued" if "queued" in statuses else "duplicate"
+        stored.append(Stored(group[0].event_name, group[0].event_id, status))
+        start += len(group)
+    return stored
 
 
 def _split(stored: list[Stored], sizes: list[int]) -> list[list[Stored]]:

@@ -110,11 +110,11 @@ async def test_first_expense_derives_first_entry_once(rig: Rig) -> None:
 
 
 async def test_backfilled_event_dedups_the_derived_one(rig: Rig) -> None:
-    """A source's own first_entry (a backfill) and the derived one share the id: one is kept."""
+    """A source's own first_entry (a backfill) and the derived one: whichever is second goes."""
     [sent] = await rig.send({"event": "first_entry", "user": {"telegram_id": 42}})
     assert sent.status == "queued"
     [derived] = await rig.send(activity("expense_logged", amount=5))
-    assert derived.derived == (("First_Entry", "firstentry_42", "duplicate"),)
+    assert derived.derived == ()  # remembered as done: not derived at all
     [first] = await rig.send(activity("expense_logged", 43, amount=5))
     assert first.derived == (("First_Entry", "firstentry_43", "queued"),)
     [late] = await rig.send({"event": "first_entry", "user": {"telegram_id": 43}})
@@ -210,3 +210,16 @@ async def test_mixed_batch_keeps_request_order(rig: Rig) -> None:
         (1, "queued"),
         (2, "recorded"),
     ]
+
+
+async def test_a_backfill_is_remembered_beyond_the_dedup_window(rig: Rig) -> None:
+    """A retention event the bot sent itself is never derived again, even after dedup purge."""
+    await rig.send(activity("bot_message"))
+    rig.clock.advance(2 * DAY)
+    [sent] = await rig.send({"event": "retention_30d", "user": {"telegram_id": 42}})
+    assert sent.status == "queued"
+    rig.clock.advance(29 * DAY)
+    assert await rig.store.purge(now_s=rig.clock()) == 1  # the backfill's id is forgotten
+    [later] = await rig.send(activity("bot_message"))
+    assert [d[0] for d in later.derived] == ["AppLaunch"]
+    assert [e.event_id for e in await rig.events("1m_Return")] == ["retention30_42"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,19 +23,20 @@ SITE = Source("site", SourceKind.BROWSER, channel="website")
 class FakePrepare:
     """Turns derived items into NewEvents (refusing plan keys in ``refuse``); records items."""
 
-    def __init__(self, refuse: Sequence[str] = ()) -> None:
+    def __init__(self, refuse: Sequence[str] = (), routes: Sequence[str] = ()) -> None:
         self.items: list[tuple[dict[str, Any], str | None]] = []
         self.refuse = set(refuse)
+        self.routes = tuple(routes)
 
     def __call__(
         self, item: dict[str, Any], pixel_id: str | None, now_s: float
-    ) -> NewEvent | list[Finding]:
+    ) -> tuple[NewEvent, ...] | list[Finding]:
         self.items.append((item, pixel_id))
         key = item["event"]
         if key in self.refuse:
             return [error("$.event", "refused", "no")]
         user = item["user"].get("telegram_id")
-        return NewEvent(
+        return self.copies(
             pixel_id=pixel_id or "default",
             event_name=key,
             event_id=f"{key}_{user}_{item['event_time']}",
@@ -46,6 +48,11 @@ class FakePrepare:
             payload={"event_name": key},
             match_score=1,
         )
+
+    def copies(self, **fields: Any) -> tuple[NewEvent, ...]:
+        """The event for its pixel, plus one copy per extra routed pixel."""
+        event = NewEvent(**fields)
+        return (event, *(replace(event, pixel_id=p) for p in self.routes))
 
 
 def _engine(store: InMemoryStore, prepare: FakePrepare | None = None, **options: Any) -> Any:
@@ -251,3 +258,12 @@ async def test_note_sent_remembers_backfilled_once_only_events() -> None:
     assert (await store.load_user_state("u-9")) is not None
     [stored] = await engine.record([_observed(engine, _item("expense_logged"))], now_s=T0)
     assert stored == []
+
+
+async def test_routed_copies_are_stored_and_reported_once() -> None:
+    """A derived event routed to two pixels is stored twice and reported as one."""
+    store = InMemoryStore()
+    engine = _engine(store, FakePrepare(routes=["222"]))
+    [stored] = await engine.record([_observed(engine, _item("expense_logged"))], now_s=T0)
+    assert [(s.event_name, s.status) for s in stored] == [("first_entry", "queued")]
+    assert sorted(e.pixel_id for e in await store.list_events()) == ["111", "222"]

@@ -86,11 +86,14 @@ class LifecycleConfig:
     onboarding_steps: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ONBOARDING_STEPS)
     default_region: str | None = None  # national phone numbers in onboarding (from the plan)
     emitted_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    once_keys: frozenset[str] = field(init=False, repr=False, compare=False)  # once per user
 
     def __post_init__(self) -> None:
         keys = (APP_LAUNCH_KEY, RETURN_KEY, FIRST_ENTRY_KEY, DROP_OFF_KEY, COMPLETE_KEY)
         retention = tuple(retention_key(days) for days in self.retention_days)
         object.__setattr__(self, "emitted_keys", (*keys, *retention))
+        once = {RETURN_KEY, FIRST_ENTRY_KEY, COMPLETE_KEY, *retention}
+        object.__setattr__(self, "once_keys", frozenset(once))
 
     def allows(self, activity: str, source_name: str, source_kind: str) -> bool:
         """Whether a source (by name or kind) may send ``activity``."""
