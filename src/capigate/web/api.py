@@ -182,7 +182,12 @@ def _result_dict(result: EventResult) -> dict[str, Any]:
         "event_id": result.event_id,
         "event_name": result.event_name,
         "warnings": [finding_dict(w) for w in result.warnings],
+        **({"derived": [_derived_dict(*d) for d in result.derived]} if result.derived else {}),
     }
+
+
+def _derived_dict(event_name: str, event_id: str, status: str) -> dict[str, str]:
+    return {"event_name": event_name, "event_id": event_id, "status": status}
 
 
 def _refusal_fields(refused: Refused) -> dict[str, Any]:
