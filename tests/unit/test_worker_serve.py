@@ -48,6 +48,7 @@ async def test_serve_delivers_to_the_mounted_emulator_in_sandbox_mode() -> None:
         )
         ready = (await h.client.get("/readyz")).json()
         assert ready["delivery"]["worker"]["running"] is True
+        assert ready["delivery"]["worker"]["events"] == {"100000000000001": {"delivered": 1}}
         assert ready["delivery"]["paused_pixels"] == []
 
 

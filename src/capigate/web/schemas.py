@@ -135,7 +135,8 @@ class Readiness(BaseModel):
     delivery: dict[str, Any] = Field(
         default_factory=dict,
         description="paused_pixels (each with pixel_id, status, reason, next_probe_at) and, "
-        "when serve runs the worker, worker (worker_id, running, batches_in_flight).",
+        "when serve runs the worker, worker (worker_id, running, batches_in_flight, events by "
+        "pixel and result).",
     )
 
 

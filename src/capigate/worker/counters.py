@@ -37,3 +37,10 @@ class DeliveryCounters:
     def total(self, result: str) -> int:
         """Events with ``result`` over every pixel."""
         return sum(n for (_, r), n in self.events.items() if r == result)
+
+    def by_pixel(self) -> dict[str, dict[str, int]]:
+        """Events by result for each pixel, e.g. ``{"123": {"delivered": 990, "dead": 1}}``."""
+        found: dict[str, dict[str, int]] = {}
+        for (pixel_id, result), count in sorted(self.events.items()):
+            found.setdefault(pixel_id, {})[result] = count
+        return found

@@ -120,6 +120,7 @@ async def delivery_report(store: Store, worker: DeliveryWorker | None) -> dict[s
     if worker is not None:
         status = worker.status()
         report["worker"] = {k: status[k] for k in ("worker_id", "running", "batches_in_flight")}
+        report["worker"]["events"] = worker.counters.by_pixel()
         for pixel_id in status["unconfigured_pixels"]:
             reasons.append(f"events for pixel {pixel_id} wait: it is not in pixels:")
     return report
