@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class Settings:
     db_url: str = DEFAULT_DB_URL
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    workers: int = 1  # serve processes sharing the port (each with its own rate limits)
     config_path: str | None = None
     pixels: tuple[Pixel, ...] = (Pixel(SANDBOX_PIXEL_ID, None, META_TOKEN_ENV),)
     sources: tuple[Source, ...] = ()
@@ -81,6 +82,8 @@ class Settings:
     log_level: str = "INFO"
     worker: WorkerSettings = DEFAULT_WORKER
     routes: tuple[Route, ...] = ()
+    # named secrets (webhook keys the plan names), read from the environment or secrets file
+    secrets: Secrets = field(default_factory=lambda: Secrets({}, {}), compare=False, repr=False)
     attribution: AttributionSettings = DEFAULT_ATTRIBUTION
 
     @property
@@ -159,6 +162,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "db": _parse_db,
     "host": _parse_str,
     "port": _int_at_least(1, 65_535),
+    "workers": _int_at_least(1, 64),
     "pixel_id": _parse_pattern(r"\d{1,20}", "must be a numeric Meta pixel (dataset) id"),
     "trusted_proxies": _parse_proxies,
     "max_body_bytes": _int_at_least(1_024),
@@ -204,6 +208,7 @@ def load(
         config_path=path,
         pixels=pixels,
         sources=sources,
+        secrets=secrets,
         telegram_bot_token=secrets.get(TELEGRAM_TOKEN_ENV),
         worker=parse_worker(raw.get("worker"), env),
         attribution=parse_attribution(raw.get("attribution"), env),

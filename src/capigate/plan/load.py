@@ -28,10 +28,11 @@ from capigate.plan.model import (
     template_fields,
 )
 from capigate.plan.yamldoc import SPEC, child, parse
+from capigate.webhooks import section as webhook_section
 
 PLAN_VERSION = 1
 _KEY = re.compile(r"[a-z][a-z0-9_]*")
-_TOP_FIELDS = ("version", "defaults", "allow_meta_names", "events", "lifecycle")
+_TOP_FIELDS = ("version", "defaults", "allow_meta_names", "events", "lifecycle", "webhooks")
 _DEFAULT_FIELDS = (
     "currency",
     "default_region",
@@ -126,7 +127,10 @@ class _Reader:
         if lifecycle is not None:
             derived = {key: event.derived for key, event in events.items()}
             check_against_plan(lifecycle, derived, "$.lifecycle", self.fail)
-        return Plan(events, defaults, allow, self.name, self.lines, lifecycle)
+        webhooks = webhook_section.read_section(root.get("webhooks"), "$.webhooks", self.fail)
+        sources = {key: event.sources for key, event in events.items()}
+        webhook_section.check_against_plan(webhooks, sources, "$.webhooks", self.fail)
+        return Plan(events, defaults, allow, self.name, self.lines, lifecycle, webhooks)
 
     def defaults(self, data: Any, path: str) -> PlanDefaults:
         raw = self.mapping(data, path)

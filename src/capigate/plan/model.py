@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from capigate.lifecycle.config import LifecycleConfig
 from capigate.models import ActionSource
+from capigate.webhooks.config import ProviderConfig
 
 ACTION_SOURCES = frozenset(source.value for source in ActionSource)
 
@@ -140,6 +141,7 @@ class Plan:
     name: str = "<plan>"
     lines: Mapping[str, int] = field(default_factory=dict)
     lifecycle: LifecycleConfig | None = None  # derived events from activity (lifecycle:)
+    webhooks: Mapping[str, ProviderConfig] = field(default_factory=dict)  # (webhooks:)
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from capigate.web.gateway import SANDBOX_NOTE, Gateway
 from capigate.web.metrics import Metrics
 from capigate.web.problems import Problem
 from capigate.web.schemas import IngestBatch, IngestEvent, ProblemDocument
+from capigate.web.webhooks import router as webhook_router
 from capigate.worker.service import serve_delivery
 
 EMULATOR_PATH = "/__emulator__"
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(snippet.router)
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(Exception, _internal_problem)
+    app.include_router(webhook_router)
     origins = sorted({o for s in settings.sources if s.is_browser for o in s.origins})
     if origins:
         app.add_middleware(

@@ -41,6 +41,11 @@ DECLARED: Mapping[str, tuple[str, str]] = {
         "gauge",
         "1 while a pixel's delivery waits for a working access token.",
     ),
+    "capigate_webhooks_total": ("counter", "Payment webhooks applied, by provider and status."),
+    "capigate_webhooks_refused_total": (
+        "counter",
+        "Payment webhooks refused, by provider and reason.",
+    ),
 }
 
 

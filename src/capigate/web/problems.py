@@ -31,6 +31,8 @@ TITLES: Mapping[str, str] = {
     "backpressure": "Outbox full",
     "store-unavailable": "Store unavailable",
     "not-found": "Not found",
+    "bad-signature": "Bad webhook signature",
+    "replayed-signature": "Webhook already received",
     "method-not-allowed": "Method not allowed",
     "internal-error": "Internal error",
 }
