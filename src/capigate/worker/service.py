@@ -76,6 +76,7 @@ async def delivery_clients(
             )
         transport = httpx.ASGITransport(app=sandbox_app)
         graph_url = SANDBOX_GRAPH_URL
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is noise
     async with httpx.AsyncClient(transport=transport, limits=HTTP_LIMITS) as http:
         yield build_clients(settings, http, graph_url=graph_url, clock=clock)
 
