@@ -165,3 +165,14 @@ async def test_a_failing_store_does_not_stop_the_circuit(caplog: pytest.LogCaptu
     messages = [r.getMessage() for r in caplog.records]
     assert "circuits: cannot save" in messages
     assert "circuits: cannot read the saved circuits" in messages
+
+
+async def test_only_the_given_pixels_are_probed() -> None:
+    """A circuit saved for a pixel this worker has no client for is never probed here."""
+    clock = FrozenClock(NOW_S)
+    board = _board(clock)
+    await board.open("999", "190")
+    clock.advance(30)
+    prober = Prober(EMPTY_BATCH)
+    assert await board.probe_due(prober, pixels={PIXEL}) == []
+    assert prober.calls == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
 from capigate import retry
@@ -79,10 +79,12 @@ class CircuitBoard:
             await self._set(pixel_id, retry.on_success(self.state(pixel_id)))
             log.warning("delivery resumed", extra=_fields(pixel_id, "a send succeeded"))
 
-    async def probe_due(self, probe: Probe) -> list[str]:
-        """Probe every paused pixel whose probe is due; returns the pixels that resumed."""
+    async def probe_due(self, probe: Probe, pixels: Collection[str] | None = None) -> list[str]:
+        """Probe every paused pixel (of ``pixels``) whose probe is due; returns those resumed."""
         resumed = []
         for pixel_id, state in list(self._states.items()):
+            if pixels is not None and pixel_id not in pixels:
+                continue
             due = state.paused and retry.probe_due(state, self._clock())
             if due and await self._probe(pixel_id, state, probe):
                 resumed.append(pixel_id)

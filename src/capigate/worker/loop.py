@@ -136,7 +136,7 @@ class DeliveryWorker:
 
     async def _prepare(self) -> None:
         await self.circuits.sync()
-        await self.circuits.probe_due(self._probe)
+        await self.circuits.probe_due(self._probe, self._clients.keys())
         if self.lifecycle is not None:
             await self.lifecycle.tick(now_s=self._clock(), owner=self.worker_id)
 
