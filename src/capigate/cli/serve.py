@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from typing import Any
+
 import click
+import uvicorn
 
 from capigate.errors import GatewayError
 from capigate.settings import Settings, load
+from capigate.store import open_store
 
 _BANNER_WIDTH = 72
 
@@ -23,32 +29,67 @@ _BANNER_WIDTH = 72
     type=click.Path(dir_okay=False),
     help="YAML settings file.  [env: CAPIGATE_CONFIG; default ./capigate.yaml if present]",
 )
-def serve(host: str | None, port: int | None, db: str | None, config: str | None) -> None:
+@click.option(
+    "--workers",
+    type=int,
+    help="Processes sharing the port; browser rate limits apply per process.  "
+    "[env: CAPIGATE_WORKERS; default 1]",
+)
+def serve(
+    host: str | None, port: int | None, db: str | None, config: str | None, workers: int | None
+) -> None:
     """Run the gateway: ingest API, health, metrics (and the emulator in sandbox mode)."""
-    import uvicorn
-
     from capigate import logs
     from capigate.web.app import create_app
 
+    overrides = {"host": host, "port": port, "db": db, "workers": workers}
     try:
-        settings = load(config_path=config, overrides={"host": host, "port": port, "db": db})
+        settings = load(config_path=config, overrides=overrides)
         logs.configure(settings.log_level)
-        app = create_app(settings)
+        app = create_app(settings)  # builds (and so checks) everything before listening
+        if settings.workers > 1:
+            asyncio.run(_migrate(settings.db_url))  # once, before the workers start
     except GatewayError as exc:
         raise click.ClickException(str(exc)) from None
     if settings.sandbox:
         click.echo(sandbox_banner(settings), err=True)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-        )
+    if settings.workers > 1:
+        _run_workers(settings)
+    else:
+        uvicorn.Server(uvicorn.Config(app, **_server_options(settings))).run()
+
+
+def _server_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+    }
+
+
+def _run_workers(settings: Settings) -> None:
+    """Start ``settings.workers`` processes that rebuild these settings from the environment."""
+    if settings.config_path is not None:
+        os.environ["CAPIGATE_CONFIG"] = settings.config_path
+    os.environ["CAPIGATE_HOST"] = settings.host
+    os.environ["CAPIGATE_PORT"] = str(settings.port)
+    os.environ["CAPIGATE_DB"] = settings.db_url
+    uvicorn.run(
+        "capigate.web.app:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        **_server_options(settings),
     )
-    server.run()
+
+
+async def _migrate(db_url: str) -> None:
+    store = open_store(db_url)
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
 
 
 def sandbox_banner(settings: Settings) -> str:

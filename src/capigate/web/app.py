@@ -108,6 +108,20 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app for one of several ``capigate serve --workers N`` processes.
+
+    Each worker process rebuilds the same settings from the environment that ``serve`` set
+    (``CAPIGATE_CONFIG``, ``CAPIGATE_HOST``, ``CAPIGATE_PORT``, ``CAPIGATE_DB``).
+    """
+    from capigate import logs
+    from capigate.settings import load
+
+    settings = load()
+    logs.configure(settings.log_level)
+    return create_app(settings)
+
+
 def _description(settings: Settings) -> str:
     text = "Self-hosted Meta Conversions API gateway."
     if settings.sandbox:
