@@ -273,3 +273,21 @@ def test_optional_facts_that_are_absent_are_left_out() -> None:
 def test_a_non_object_payload_is_refused_at_the_event_type() -> None:
     """A list body has no type: the first required path is named."""
     assert _errors([1, 2]) == {("$.type", "field_required")}
+
+
+def test_a_missing_identity_names_every_mapped_identity() -> None:
+    """With telegram_id and user_id mapped and neither sent, both are named as alternatives."""
+    user = {"telegram_id": "data.customer.telegram_id", "user_id": "data.customer.id"}
+    found = _read(_payload("payment.succeeded", customer={}), _config(user=user))
+    assert [(f.path, f.message) for f in found] == [
+        (
+            "$.data.customer.telegram_id",
+            "the payload has no data.customer.telegram_id (billing maps user.telegram_id to "
+            "it); one of telegram_id, user_id is needed",
+        ),
+        (
+            "$.data.customer.id",
+            "the payload has no data.customer.id (billing maps user.user_id to it); one of "
+            "telegram_id, user_id is needed",
+        ),
+    ]

@@ -105,10 +105,10 @@ class _Reader:
     def fail(self, path: Path, rule: str, problem: str) -> None:
         self.findings.append(error(json_path(path), rule, problem, SPEC))
 
-    def missing(self, name: str, path: Path) -> None:
+    def missing(self, name: str, path: Path, hint: str | None = None) -> None:
         where = json_path(path).removeprefix("$.")
         problem = f"the payload has no {where} ({self.config.name} maps {name} to it)"
-        self.fail(path, "field_required", problem)
+        self.fail(path, "field_required", f"{problem}; {hint}" if hint else problem)
 
     def value(self, name: str, path: Path | None, *, required: bool) -> object:
         if path is None:
@@ -147,9 +147,11 @@ class _Reader:
         user = {key: value for key, value in user.items() if value is not None}
         identity = next((str(user[key]) for key in IDENTITY_KEYS if key in user), None)
         if identity is None:
-            for key in IDENTITY_KEYS:
-                if key in self.config.user and not self.findings_at(self.config.user[key]):
-                    self.missing(f"user.{key}", self.config.user[key])
+            mapped = [key for key in IDENTITY_KEYS if key in self.config.user]
+            need = f"one of {', '.join(mapped)} is needed" if len(mapped) > 1 else None
+            for key in mapped:
+                if not self.findings_at(self.config.user[key]):
+                    self.missing(f"user.{key}", self.config.user[key], need)
         return user, identity
 
     def findings_at(self, path: Path) -> bool:
