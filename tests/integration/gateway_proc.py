@@ -76,8 +76,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(db_url: str, workdir: Path, *, extra_config: str = "", **env: str) -> Iterator[Gateway]:
-    """Start ``capigate serve``; stop it (and wait) on exit."""
+def serve(
+    db_url: str, workdir: Path, *, extra_config: str = "", workers: int = 1, **env: str
+) -> Iterator[Gateway]:
+    """Start ``capigate serve`` (with ``workers`` processes); stop it (and wait) on exit."""
     config = workdir / "capigate.yaml"
     config.write_text(CONFIG + extra_config)
     port = free_port()
@@ -90,7 +92,7 @@ def serve(db_url: str, workdir: Path, *, extra_config: str = "", **env: str) -> 
         **env,
     }
     command = [sys.executable, "-m", "capigate", "serve", "--port", str(port)]
-    command += ["--db", db_url, "--config", str(config)]
+    command += ["--db", db_url, "--config", str(config), "--workers", str(workers)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=environ, stdout=log, stderr=log, cwd=workdir)
     gateway = Gateway(f"http://127.0.0.1:{port}", db_url, log_path, process)

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -170,14 +171,11 @@ def test_health_readiness_metrics_and_docs(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
-def test_outbox_high_water_answers_503(kind: str, tmp_path: pytest.TempPathFactory) -> None:
+def test_outbox_high_water_answers_503(kind: str, tmp_path: Path) -> None:
     """Past the high-water mark the gateway pushes back with 503 and Retry-After."""
-    workdir = tmp_path  # type: ignore[assignment]
     with (
-        database(kind, workdir) as db_url,
-        serve(  # type: ignore[arg-type]
-            db_url, workdir, extra_config="outbox_high_water: 2\n"
-        ) as gw,
+        database(kind, tmp_path) as db_url,
+        serve(db_url, tmp_path, extra_config="outbox_high_water: 2\n") as gw,
         gw.client() as c,
     ):
         for telegram_id in ("1", "2"):
@@ -186,3 +184,16 @@ def test_outbox_high_water_answers_503(kind: str, tmp_path: pytest.TempPathFacto
         assert problem(refused, 503)["type"] == "urn:capigate:problem:backpressure"
         assert refused.headers["retry-after"] == "5"
         assert c.get("/readyz").status_code == 503
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_two_worker_processes_share_one_store_and_dedup(kind: str, tmp_path: Path) -> None:
+    """serve --workers 2: every event stored once, however the connections were spread."""
+    telegram_ids = [str(7_000_000 + i) for i in range(30)]
+    with database(kind, tmp_path) as db_url, serve(db_url, tmp_path, workers=2) as gw:
+        for telegram_id in telegram_ids * 2:  # every event twice, new connection each time
+            with gw.client() as c:
+                response = c.post(INGEST, json=bot_event(telegram_id), headers=bearer(BOT_KEY))
+                assert response.status_code == 202, response.text
+        stored = gw.stored()
+    assert sorted(e.event_id for e in stored) == sorted(f"startbot_{t}" for t in telegram_ids)
