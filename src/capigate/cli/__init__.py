@@ -18,6 +18,7 @@ _COMMANDS: dict[str, str] = {
     "worker": "capigate.cli.worker:worker",
     "replay": "capigate.cli.replay:replay_command",
     "send": "capigate.cli.send:send",
+    "demo": "capigate.cli.demo:demo",
 }
 
 
