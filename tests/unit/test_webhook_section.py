@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from capigate.errors import PlanError
+from capigate.plan import default_plan, load_plan
 from capigate.webhooks.config import (
     DAY_S,
     DEFAULT_KEYS,
@@ -178,3 +180,52 @@ def test_keys_must_exist_in_the_plan_and_allow_webhooks() -> None:
         ("$.webhooks.b.keys.refund", "webhook_key_missing"),
         ("$.webhooks.b.keys.reactivate", "webhook_key_not_allowed"),
     }
+
+
+PLAN_HEAD = (
+    "events:\n"
+    "  subscribe:\n"
+    "    event_name: Subscribe\n"
+    "    action_source: app\n"
+    "    sources: [webhook]\n"
+    "    event_id: sub_{transaction_id}\n"
+    "webhooks:\n"
+)
+
+
+def _plan_problems(webhooks: str) -> list[str]:
+    with pytest.raises(PlanError) as caught:
+        load_plan(PLAN_HEAD + webhooks, name="plan.yaml")
+    return [f.message for f in caught.value.findings]
+
+
+def test_a_plan_names_the_line_of_a_webhook_problem() -> None:
+    """Through the plan loader, a bad webhook setting is a PlanError with file:line."""
+    problems = _plan_problems("  billing:\n    action: cancel\n    amount_unit: cents\n")
+    assert any(
+        p.startswith("plan.yaml:10: webhooks.billing.amount_unit: must be") for p in problems
+    )
+
+
+def test_a_plan_refuses_webhook_keys_it_does_not_have() -> None:
+    """The default keys name seed 000's payment rows; a plan without them must say so."""
+    problems = _plan_problems(
+        "  billing:\n"
+        "    action: charge\n"
+        "    currency: UZS\n"
+        "    fields: {transaction_id: id, amount: amount}\n"
+        "    user: {telegram_id: tg}\n"
+    )
+    assert any("webhooks.billing.keys.reactivate: the plan has no key" in p for p in problems)
+    assert not any("keys.subscribe" in p for p in problems)
+
+
+def test_the_default_plan_has_the_billing_and_atmos_providers() -> None:
+    """Seed 000's payment rows arrive through billing (signed) and atmos (forwarded)."""
+    providers = default_plan().webhooks
+    assert set(providers) == {"billing", "atmos"}
+    assert providers["atmos"].adapter is Adapter.ATMOS
+    billing = providers["billing"]
+    assert billing.action_for("payment.succeeded") is Action.CHARGE
+    assert billing.key_for(Outcome.RENEWAL) == "subscribe"
+    assert billing.key_for(Outcome.REFUND) is None
