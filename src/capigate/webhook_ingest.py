@@ -49,6 +49,7 @@ MAX_CLAIM_ATTEMPTS = 8  # reads and re-decides when other requests keep saving t
 PURGE_INTERVAL_S = 600.0  # how often expired signatures are swept out of the store
 MIN_SECRET_CHARS = 16
 SOURCE_CHANNEL = "webhook"  # the plan's source kind of webhook events
+DUPLICATE_NOTE = "this transaction was applied before"
 log = logging.getLogger("capigate.webhooks")
 
 
@@ -98,25 +99,24 @@ class Handled:
 
 def providers_from(plan: Plan, secret: Callable[[str], Secret | None]) -> dict[str, Provider]:
     """The plan's providers whose secrets are set; the others are logged and left out."""
-    providers: dict[str, Provider] = {}
-    for name, config in plan.webhooks.items():
-        key = secret(config.secret_env)
-        callback = secret(config.callback_key_env) if config.callback_key_env else None
-        missing = [
-            env
-            for env, value in ((config.secret_env, key), (config.callback_key_env, callback))
-            if env and not value
-        ]
-        if missing or key is None:
-            fields = {"provider": name, "set": missing}
-            log.warning("webhook provider disabled: secret not set", extra={"fields": fields})
-            continue
-        if len(key.reveal()) < MIN_SECRET_CHARS:
-            short = {"provider": name, "env": config.secret_env, "min_chars": MIN_SECRET_CHARS}
-            log.error("webhook provider disabled: secret too short", extra={"fields": short})
-            continue
-        providers[name] = Provider(config, key, callback)
-    return providers
+    found = {name: _provider(config, secret) for name, config in plan.webhooks.items()}
+    return {name: provider for name, provider in found.items() if provider is not None}
+
+
+def _provider(config: ProviderConfig, secret: Callable[[str], Secret | None]) -> Provider | None:
+    key = secret(config.secret_env)
+    callback = secret(config.callback_key_env) if config.callback_key_env else None
+    wanted = ((config.secret_env, key), (config.callback_key_env, callback))
+    unset = [env for env, value in wanted if env is not None and value is None]
+    if key is None or unset:
+        unset_fields = {"provider": config.name, "set": unset}
+        log.warning("webhook provider disabled: secret not set", extra={"fields": unset_fields})
+        return None
+    if len(key.reveal()) < MIN_SECRET_CHARS:
+        fields = {"provider": config.name, "env": config.secret_env, "min_chars": MIN_SECRET_CHARS}
+        log.error("webhook provider disabled: secret too short", extra={"fields": fields})
+        return None
+    return Provider(config, key, callback)
 
 
 class WebhookIngestor:
@@ -136,10 +136,10 @@ class WebhookIngestor:
         if provider is None:
             raise UnknownProvider(f"no webhook provider {name!r} is configured")
         config = provider.config
+        secret = provider.secret.reveal().encode()
         verified = signature.verify(
-            body, header, provider.secret.reveal().encode(), now_s=now_s,
-            tolerance_s=config.tolerance_s,
-        )  # fmt: skip
+            body, header, secret, now_s=now_s, tolerance_s=config.tolerance_s
+        )
         payment = self._payment(provider, body, now_s)
         await self._purge(now_s)
         key = signature.replay_key(name, verified)
@@ -177,14 +177,12 @@ class WebhookIngestor:
             record = await self._store.payment_record(config.name, payment.transaction_id)
             if record is not None:
                 if record.done:
-                    return _duplicate(payment, record)
+                    return _handled(record, payment, "duplicate", DUPLICATE_NOTE)
                 return await self._finish(record, payment, now_s, note="pending, sent again")
             handled = await self._claim(config, payment, now_s)
             if handled is not None:
                 return handled
-        raise StoreError(
-            f"user {payment.user_key!r}: the subscription kept changing; retry the webhook"
-        )
+        raise StoreError("the subscription kept changing under concurrent webhooks; retry")
 
     async def _claim(
         self, config: ProviderConfig, payment: Payment, now_s: float
@@ -215,10 +213,7 @@ class WebhookIngestor:
         await self._store.complete_payment(record.provider, record.transaction_id, now_s=now_s)
         status = "recorded" if not results else _status(results)
         log.info("webhook applied", extra={"fields": _log_fields(record, status)})
-        return Handled(
-            record.provider, status, record.transaction_id, payment.event_type,
-            record.outcome, record.plan_key, tuple(results), note,
-        )  # fmt: skip
+        return _handled(record, payment, status, note, tuple(results))
 
     async def _purge(self, now_s: float) -> None:
         if now_s < self._next_purge_at:
@@ -246,11 +241,23 @@ def _record(
     )
 
 
-def _duplicate(payment: Payment, record: PaymentRecord) -> Handled:
+def _handled(
+    record: PaymentRecord,
+    payment: Payment,
+    status: str,
+    note: str,
+    events: tuple[EventResult, ...] = (),
+) -> Handled:
     return Handled(
-        record.provider, "duplicate", record.transaction_id, payment.event_type,
-        record.outcome, record.plan_key, note="this transaction was applied before",
-    )  # fmt: skip
+        provider=record.provider,
+        status=status,
+        transaction_id=record.transaction_id,
+        event_type=payment.event_type,
+        outcome=record.outcome,
+        plan_key=record.plan_key,
+        events=events,
+        note=note,
+    )
 
 
 def _status(results: list[EventResult]) -> str:
