@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from capigate.webhooks.config import Action, ProviderConfig
+from capigate.webhooks.items import to_item
 from capigate.webhooks.mapping import Ignored, Payment, read_payment
 from capigate.webhooks.paths import MISSING, json_path, lookup, parse_path
 from capigate.webhooks.section import read_section
@@ -291,3 +292,20 @@ def test_a_missing_identity_names_every_mapped_identity() -> None:
             "telegram_id, user_id is needed",
         ),
     ]
+
+
+def test_the_item_carries_the_decision_over_pass_through_properties_and_reason() -> None:
+    """to_item: plan key, time, user, and properties with the decision's facts winning."""
+    payment = _read(_payload("subscription.canceled", cancel_reason="moving", method="cash"))
+    item = to_item(payment, "cancel_subscription", {"transaction_id": "ch_1", "days_active": 3})
+    assert item == {
+        "event": "cancel_subscription",
+        "event_time": T0 - 5,
+        "user": {"telegram_id": "77123", "email": "ali@example.com"},
+        "properties": {
+            "payment_method": "cash",
+            "reason": "moving",
+            "transaction_id": "ch_1",
+            "days_active": 3,
+        },
+    }

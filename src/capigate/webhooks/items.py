@@ -4,7 +4,9 @@ The item is DESIGN.md's ingest shape: the plan key as ``event``, the payment's t
 provider's user fields as ``user`` (``telegram_id`` becomes ``external_id`` in the plan
 mapping, and identity stitching adds the user's landing-page keys), and as ``properties`` the
 decision's facts (``transaction_id``, ``value``, ``currency``, plans) over the provider's
-pass-through ``properties``. The event_id comes from the plan's template
+pass-through ``properties`` and the payment's ``reason``. Those two are read from the payload
+every time, never from the store: a reason may be free text a user typed. The event_id comes
+from the plan's template
 (``sub_{transaction_id}``), so the same payment always yields the same event.
 """
 
@@ -22,5 +24,9 @@ def to_item(payment: Payment, plan_key: str, properties: Mapping[str, Any]) -> d
         "event": plan_key,
         "event_time": payment.event_time,
         "user": dict(payment.user),
-        "properties": {**payment.properties, **properties},
+        "properties": {**payment.properties, **_reason(payment), **properties},
     }
+
+
+def _reason(payment: Payment) -> dict[str, str]:
+    return {"reason": payment.reason} if payment.reason else {}

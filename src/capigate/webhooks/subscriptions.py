@@ -169,7 +169,6 @@ def _cancel(state: SubscriptionState | None, payment: Payment) -> Decision:
     props = {
         "transaction_id": payment.transaction_id,
         "subscription_plan": base.plan or payment.plan,
-        "reason": payment.reason,
         "days_active": int((t - started) // DAY_S)
         if started is not None and t >= started
         else None,
