@@ -124,6 +124,7 @@ async def test_signature_refusals_are_401_with_their_reason() -> None:
             reason,
         )
     assert "301 s old; the tolerance is 300 s" in cases["stale"].json()["detail"]
+    assert cases["stale"].headers["www-authenticate"].startswith("Signature realm=")
     assert stored == []
 
 

@@ -37,6 +37,9 @@ from capigate.webhooks.signature import SIGNATURE_HEADER, SignatureError
 
 WEBHOOK_PATH = "/webhooks/{provider}"
 UNKNOWN_LABEL = "unknown"
+CHALLENGE = {
+    "WWW-Authenticate": f'Signature realm="capigate-webhooks", header="{SIGNATURE_HEADER}"'
+}
 log = logging.getLogger("capigate.webhooks")
 
 
@@ -126,7 +129,7 @@ def _refused(gateway: Gateway, provider: str, problem: Problem, reason: str) -> 
     gateway.metrics.inc("capigate_webhooks_refused_total", provider=provider, reason=reason)
     fields = {"provider": provider, "status": problem.status, "reason": reason}
     log.info("webhook refused", extra={"fields": fields})
-    return problem.response()
+    return problem.response(CHALLENGE if problem.status == 401 else None)
 
 
 def _handled_dict(handled: Handled) -> dict[str, Any]:
