@@ -46,6 +46,8 @@ def worker(db: str | None, config: str | None, once: bool) -> None:
 
 
 async def _run(settings: Settings, *, once: bool) -> None:
+    from capigate.ingest import Ingestor
+    from capigate.plan.load import default_plan, load_file
     from capigate.store import open_store
     from capigate.worker.loop import DeliveryWorker
     from capigate.worker.service import delivery_clients
@@ -54,7 +56,11 @@ async def _run(settings: Settings, *, once: bool) -> None:
     try:
         await store.migrate()
         async with delivery_clients(settings) as clients:
-            delivery = DeliveryWorker(store, clients, settings=settings.worker)
+            plan = load_file(settings.plan_path) if settings.plan_path else default_plan()
+            lifecycle = Ingestor(plan=plan, store=store, settings=settings).lifecycle
+            delivery = DeliveryWorker(
+                store, clients, settings=settings.worker, lifecycle=lifecycle
+            )  # the lifecycle's timeouts (Drop_Off) run in the worker too
             click.echo(_banner(settings, delivery.worker_id), err=True)
             if once:
                 while await delivery.run_once():
