@@ -29,6 +29,7 @@ CORE = [
     "worker/routing.py",
     "worker/batcher.py",
     "worker/settle.py",
+    *(f"demo/{m}.py" for m in ("draw", "people", "items", "journey", "scenario", "report")),
 ]
 
 FORBIDDEN = {

@@ -20,8 +20,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from capigate.demo import items
 from capigate.demo.draw import Rng, between, chance, pick
+from capigate.demo.items import (
+    EXPENSE_CATEGORIES,
+    bot_message,
+    cancel,
+    checkout,
+    cta_click,
+    expense,
+    landing_view,
+    onboarding_step,
+    plan_change,
+    start_bot,
+    subscribe,
+)
 from capigate.demo.people import Person
 
 MINUTE_S = 60.0
@@ -70,17 +82,17 @@ def journey(person: Person, rng: Rng, *, arrive_s: float, end_s: float) -> list[
     token: str | None = None
     if not person.direct_to_bot:
         fbp = f"fb.1.{int(arrive_s * 1000)}.{person.browser_id}"  # the Pixel's _fbp cookie
-        plan.web(arrive_s, items.landing_view(person, arrive_s, fbp))
+        plan.web(arrive_s, landing_view(person, arrive_s, fbp))
         if not chance(rng, CTA_RATE):
             return plan.before(end_s)
         clicked_s = arrive_s + between(rng, 20, 180)
-        plan.web(clicked_s, items.cta_click(person, clicked_s, fbp))
+        plan.web(clicked_s, cta_click(person, clicked_s, fbp))
         if not chance(rng, START_RATE):
             return plan.before(end_s)
         started_s, token = clicked_s + between(rng, 10, 120), person.landing_token
-    plan.bot(started_s, items.start_bot(person, token))
+    plan.bot(started_s, start_bot(person, token))
     if chance(rng, RESTART_RATE):
-        plan.bot(started_s + between(rng, 30, 300), items.start_bot(person, token))
+        plan.bot(started_s + between(rng, 30, 300), start_bot(person, token))
     onboarded_s = _onboarding(plan, rng, started_s)
     if onboarded_s is not None:
         _usage(plan, rng, onboarded_s, end_s)
@@ -122,7 +134,7 @@ def _onboarding(plan: _Plan, rng: Rng, started_s: float) -> float | None:
         if step != ONBOARDING_STEPS[0] and not chance(rng, STEP_RATE):
             return None
         at_s += between(rng, 15, 120)
-        plan.bot(at_s, *items.onboarding_step(plan.person, step))
+        plan.bot(at_s, *onboarding_step(plan.person, step))
     return at_s
 
 
@@ -138,7 +150,7 @@ def _usage(plan: _Plan, rng: Rng, onboarded_s: float, end_s: float) -> None:
         if chance(rng, engagement * FADE_PER_DAY**day):
             for _ in range(1 + rng.randrange(3)):
                 at_s = day_s + between(rng, -6 * HOUR_S, 6 * HOUR_S)
-                plan.bot(at_s, items.bot_message(plan.person))
+                plan.bot(at_s, bot_message(plan.person))
                 if logs_expenses and at_s > first_s and chance(rng, EXPENSE_SHARE):
                     plan.bot(at_s + between(rng, 5, 60), *_expense(plan.person, rng, first=False))
         day += 1
@@ -149,7 +161,7 @@ def _expense(person: Person, rng: Rng, *, first: bool) -> list[dict[str, Any]]:
         amount = float(rng.randrange(5, 500) * 1_000)
     else:
         amount = 0.5 + rng.randrange(200) / 4
-    return items.expense(person, amount, pick(rng, items.EXPENSE_CATEGORIES), first=first)
+    return expense(person, amount, pick(rng, EXPENSE_CATEGORIES), first=first)
 
 
 def _billing(plan: _Plan, rng: Rng, onboarded_s: float, end_s: float) -> None:
@@ -158,23 +170,23 @@ def _billing(plan: _Plan, rng: Rng, onboarded_s: float, end_s: float) -> None:
         return
     person = plan.person
     opened_s = onboarded_s + between(rng, HOUR_S, 8 * DAY_S)
-    plan.bot(opened_s, items.checkout(person, "checkout_started"))
+    plan.bot(opened_s, checkout(person, "checkout_started"))
     if not chance(rng, PAY_RATE):
         return  # abandoned: the lifecycle engine derives Drop_Off
     tier = "yearly" if chance(rng, 0.25) else "monthly"
     paid_s = opened_s + between(rng, MINUTE_S, 10 * MINUTE_S)
-    charge = items.subscribe(person, plan.transaction(), tier)
-    plan.billing(paid_s, charge, items.checkout(person, "checkout_completed"))
+    charge = subscribe(person, plan.transaction(), tier)
+    plan.billing(paid_s, charge, checkout(person, "checkout_completed"))
     if chance(rng, WEBHOOK_RESEND_RATE):
         plan.billing(paid_s + between(rng, 30, 600), charge)
     if chance(rng, CANCEL_RATE):
         cancelled_s = paid_s + between(rng, 2 * DAY_S, 12 * DAY_S)
         days = int((cancelled_s - paid_s) // DAY_S)
-        plan.billing(cancelled_s, items.cancel(person, plan.transaction(), tier, days))
+        plan.billing(cancelled_s, cancel(person, plan.transaction(), tier, days))
         if chance(rng, REACTIVATE_RATE):
             back_s = cancelled_s + between(rng, DAY_S, 6 * DAY_S)
-            plan.billing(back_s, items.subscribe(person, plan.transaction(), tier, again=True))
+            plan.billing(back_s, subscribe(person, plan.transaction(), tier, again=True))
     elif chance(rng, PLAN_CHANGE_RATE):
         new = "monthly" if tier == "yearly" else "yearly"
         changed_s = paid_s + between(rng, 3 * DAY_S, 15 * DAY_S)
-        plan.billing(changed_s, items.plan_change(person, plan.transaction(), tier, new))
+        plan.billing(changed_s, plan_change(person, plan.transaction(), tier, new))

@@ -171,6 +171,9 @@ class _Tally:
                 self.problems.append(f"{where}, but {record.status}")
             seen.add(key)
             self.add(record, "at_meta")
+        for key, record in keys.items():
+            if str(record.status) == "delivered" and key not in seen:
+                self.problems.append(f"{key[0]} {key[1]}: delivered, but Meta never received it")
 
     def rows(self, plan_order: Sequence[str]) -> list[Row]:
         rank = {key: i for i, key in enumerate(plan_order)}

@@ -1,12 +1,12 @@
 """Playing the demo's month: build the scenario, stage the gateway, step through simulated time.
 
 Each ``STEP_S`` of simulated time the runner first lets the worker deliver what has waited the
-flush interval (scripted faults start at their step), then plays the step's actions, the
-landing page's at once and the bot's and billing backend's as one batch each at the step's
-end, as their clients would. After the last day it keeps delivering, moving the clock to each
-next retry, until the outbox is empty. The poison event is played on its own: everything
-before it is delivered first, so the one request the emulator is told to refuse carries it
-alone and the worker cannot split it.
+flush interval (scripted faults start at their step), then plays the step's actions: the
+landing page's at once, the bot's and billing backend's as one batch each at the step's end,
+as their clients would, and the scenario's incidents at once. After the last day it keeps
+delivering, moving the clock to each next retry, until the outbox is empty. The poison event
+is played on its own: everything before it is delivered first, so the one request the
+emulator is told to refuse carries it alone and the worker cannot split it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from capigate.clock import FrozenClock
 from capigate.demo.journey import DAY_S, MINUTE_S, Action
@@ -65,6 +66,7 @@ class DemoResult:
     scenario: Scenario
     incidents: tuple[str, ...]
     refusals: tuple[str, ...]
+    received: tuple[dict[str, Any], ...]  # the emulator's record: every event Meta accepted
     posted: int  # items the senders posted
     activity: int  # of which plain activity (kept as user state, never sent to Meta)
     elapsed_s: float
@@ -86,7 +88,7 @@ async def run_demo(
             async with staged(store, clock, seed=options.seed) as stage:
                 incidents = await _play(stage, scenario, on_day)
                 await _drain(stage)
-                report = await _report(stage)
+                report, received = await _report(stage)
                 refusals = tuple(stage.refusals)
         finally:
             await store.close()
@@ -95,8 +97,8 @@ async def run_demo(
     names = set(activities.activities) if activities else set()
     activity = sum(action.item["event"] in names for action in scenario.actions)
     return DemoResult(
-        report, scenario, tuple(incidents), refusals, len(scenario.actions), activity,
-        elapsed_s, url,
+        report, scenario, tuple(incidents), refusals, tuple(received), len(scenario.actions),
+        activity, elapsed_s, url,
     )  # fmt: skip
 
 
@@ -125,6 +127,8 @@ async def _play(
                     incidents.append(f"{_when(scenario, action.at_s)}: {action.note}")
                 if action.poison:
                     await _poison(stage, scenario, action)
+                elif action.note is not None:
+                    await _at_once(stage, scenario, action)
                 else:
                     await stage.post(action, scenario.people[action.person])
             await stage.flush()
@@ -155,6 +159,14 @@ async def _poison(stage: Stage, scenario: Scenario, action: Action) -> None:
     await stage.flush()
     stage.clock.advance(SETTLE_S)
     await stage.fault(POISON_FAULT)
+    await stage.deliver()
+
+
+async def _at_once(stage: Stage, scenario: Scenario, action: Action) -> None:
+    """Post and deliver an incident's action without waiting for the step's end."""
+    await stage.post(action, scenario.people[action.person])
+    await stage.flush()
+    stage.clock.advance(SETTLE_S)
     await stage.deliver()
 
 
@@ -195,15 +207,16 @@ async def _progress(stage: Stage, day: int, days: int) -> DayDone:
     )
 
 
-async def _report(stage: Stage) -> Report:
+async def _report(stage: Stage) -> tuple[Report, list[dict[str, Any]]]:
     requests, received = await stage.received()
-    return build_report(
+    report = build_report(
         await stage.records(),
         duplicates=stage.duplicates,
         received=received,
         graph_requests=requests,
         plan_order=default_plan().keys,
     )
+    return report, received
 
 
 def _when(scenario: Scenario, at_s: float) -> str:

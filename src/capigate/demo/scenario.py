@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from capigate.demo import items
 from capigate.demo.draw import Rng, between
+from capigate.demo.items import subscribe
 from capigate.demo.journey import DAY_S, HOUR_S, MINUTE_S, Action, Sender, journey
 from capigate.demo.people import Person, make_person
 
@@ -119,7 +119,7 @@ def _poison_person(
 
 def _late_replay(person: Person, at_s: float) -> Action:
     """A charge from just inside Meta's 7-day window, re-sent by the billing backend."""
-    item = items.subscribe(person, f"txn-{person.telegram_id}-legacy", "monthly")
+    item = subscribe(person, f"txn-{person.telegram_id}-legacy", "monthly")
     item["event_time"] = int(at_s - MAX_EVENT_AGE_S + LATE_BY_S)
     note = (
         "the billing backend re-sends a charge from 6 days 23 h 55 min ago: accepted, "
