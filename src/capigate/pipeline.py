@@ -27,6 +27,7 @@ from capigate.normalize import normalize_user_data
 from capigate.normalize.phone import check_region
 from capigate.quality import MatchQuality, estimate
 from capigate.validate import ValidationOptions, validate_event
+from capigate.validate.event import check_event
 from capigate.validate.request import MAX_EVENTS_PER_REQUEST, find_duplicates
 
 DAY_S = 86_400
@@ -110,9 +111,8 @@ def prepare(event: Any, *, now_s: float, options: PipelineOptions = DEFAULT_OPTI
     findings.extend(parse_findings)
     if wire is None:
         return _unparsed(event, findings, now_s, options)
-    check = validate_event(wire, now_s=now_s, options=options.validation)
-    findings.extend(check.findings)
-    return Prepared(check.event, tuple(findings), estimate(check.event["user_data"]))
+    check_event(wire, now_s, options.validation, findings, normalized_user_data=normalized)
+    return Prepared(wire, tuple(findings), estimate(wire["user_data"]))
 
 
 @lru_cache(maxsize=4)

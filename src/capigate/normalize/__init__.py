@@ -22,9 +22,14 @@ no clock; the SDK-only keys ``f5first``, ``f5last``, ``fi``, ``dobd``, ``dobm``,
 refused as unknown (send ``fn``, ``ln``, ``db``); a one-value list is sent as a string.
 
 Speed: ASCII fast paths (bytes.translate, one regex for common emails, ``+``/``00`` phones
-without libphonenumber), and bounded memo caches for values that repeat across events (region
-and country lookups, national phone completion, IPv6 validity, and hashes of fn, ln, ge, db, ct,
-st, zp, country). Hashes of em, ph and external_id are never cached.
+without libphonenumber), bounded memo caches for values that repeat across events (region and
+country lookups, national phone completion, IP verdicts), and ``memo``: what Meta receives for
+each raw value already normalized, per key. Privacy of the caches: ``em`` and ``ph`` are
+remembered under a BLAKE2b digest of the raw value, never the value itself, and map to the
+SHA-256 the queue stores anyway; ``external_id`` is not remembered (cheaper to recompute); the
+low-cardinality fields (fn, ln, ge, db, ct, st, zp, country) and the values Meta receives in the
+clear (IP, user agent) are keyed by their text. Nothing is written anywhere; every cache has a
+fixed maximum size.
 """
 
 from __future__ import annotations

@@ -17,12 +17,11 @@ Raw keys are trimmed and checked, never rewritten:
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
 from capigate.errors import InvalidField
+from capigate.normalize.ip import IpVerdict, classify
 from capigate.normalize.text import require
 
 _WHITESPACE = re.compile(r"[\s\ufeff]+")
@@ -30,8 +29,6 @@ _FB_COOKIE = re.compile(
     r"fb\.\d\.\d{13}\.[\x21-\x2d\x2f-\x7e]+(?:\.[A-Za-z0-9_-]{2}|\.[A-Za-z0-9_-]{8})?"
 )
 _ASCII_DIGITS = re.compile(r"[0-9]+")
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # what ipaddress accepts, without its cost
 _ZEROED_MADID = re.compile(r"[0-]+")
 _NUMERIC_IDS = (
     "fb_login_id",
@@ -53,18 +50,9 @@ def normalize_external_id(text: str) -> str:
 
 
 def _ip(value: str) -> str:
-    if _IPV4.fullmatch(value) or _is_ip(value):
-        return value
-    raise InvalidField("client_ip_address", "ip_invalid", "not an IPv4 or IPv6 address")
-
-
-@lru_cache(maxsize=4096)  # IPv6 parsing is slow, and one user's address repeats across events
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
+    if classify(value) is IpVerdict.INVALID:
+        raise InvalidField("client_ip_address", "ip_invalid", "not an IPv4 or IPv6 address")
+    return value
 
 
 def _fb_cookie(key: str) -> Callable[[str], str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # In the order of Meta's customer-information table; the event-level output follows it.
-HASHED_ORDER = ("em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country", "external_id")
+HASHED_ORDER = ("em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id")
 NEVER_HASH_ORDER = (
     "client_ip_address",
     "client_user_agent",

@@ -6,13 +6,13 @@ or a raw Graph client: an error. Messages never echo a user_data value (it may b
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from capigate.findings import Finding
+from capigate.normalize.ip import IpVerdict, classify
 from capigate.validate.rules import child, found, kind
 
 # Contact fields Meta accepts only as SHA-256 (§3.1), plus the SDK-only variants.
@@ -45,11 +45,12 @@ TOO_BROAD_COMBINATIONS = (
 _BROAD_KEYS = frozenset().union(*TOO_BROAD_COMBINATIONS)  # one strong key ends the check early
 
 
-def _too_broad(present: set[str]) -> bool:
+def _too_broad(present: AbstractSet[str]) -> bool:
     return any(present <= combo for combo in TOO_BROAD_COMBINATIONS)
 
 
 _HASHED = re.compile(r"[a-f0-9]{64}(?:\.[A-Za-z0-9_-]{2}|\.[A-Za-z0-9_-]{8})?")
+SHA256_HEX_CHARS = 64
 _SHA256_ANY_CASE = re.compile(r"[A-Fa-f0-9]{64}")
 _FB_COOKIE = re.compile(r"fb\.\d\.\d{13}\.\S+")
 LEAD_ID_DIGITS = (15, 16)
@@ -81,6 +82,27 @@ def check_user_data(
         else:
             present.add(key)
             _CHECKS[key](key, value, path, action_source, out)
+    _check_matching(present, require_baseline, out)
+
+
+def check_normalized_user_data(
+    user_data: Mapping[str, Any], action_source: object, require_baseline: bool, out: list[Finding]
+) -> None:
+    """``check_user_data`` for a ``user_data`` that ``capigate.normalize`` wrote: same findings.
+
+    Normalized user_data holds only known keys with non-empty strings; its hashed keys are
+    canonical SHA-256 and its fbc/fbp passed a stricter envelope check than ours, so those
+    checks could only pass and are skipped. The clear keys' own rules (public IP, app-only
+    keys, lead_id digits, a clear key that looks hashed) and the matching rules still run.
+    """
+    for key, value in user_data.items():
+        check = _NORMALIZED_CHECKS.get(key)
+        if check is not None:
+            check(key, value, _PATHS[key], action_source, out)
+    _check_matching(user_data.keys(), require_baseline, out)
+
+
+def _check_matching(present: AbstractSet[str], require_baseline: bool, out: list[Finding]) -> None:
     if not present:
         out.append(
             found(
@@ -149,7 +171,7 @@ def _check_hash(key: str, value: str, path: str, out: list[Finding]) -> None:
 def _check_text(key: str, value: Any, path: str, _source: object, out: list[Finding]) -> None:
     if not isinstance(value, str):
         out.append(_type_error(key, path, value, "a string"))
-    elif _SHA256_ANY_CASE.fullmatch(value):
+    elif len(value) == SHA256_HEX_CHARS and _SHA256_ANY_CASE.fullmatch(value):
         out.append(_hashed_warning(key, path))
 
 
@@ -191,7 +213,11 @@ def _check_id(key: str, value: Any, path: str, _source: object, out: list[Findin
                 "lead_id should be the 15-16 digit id of a Lead Ads lead; Meta rejects other ids.",
             )
         )
-    elif isinstance(value, str) and _SHA256_ANY_CASE.fullmatch(value):
+    elif (
+        isinstance(value, str)
+        and len(value) == SHA256_HEX_CHARS
+        and _SHA256_ANY_CASE.fullmatch(value)
+    ):
         out.append(_hashed_warning(key, path))
 
 
@@ -228,13 +254,15 @@ def _check_ip(value: str, path: str, out: list[Finding]) -> None:
         )
 
 
-@lru_cache(maxsize=4096)  # parsing costs microseconds and a user's events repeat their address
+_IP_RULES = {
+    IpVerdict.INVALID: "client_ip_invalid",
+    IpVerdict.PUBLIC: None,
+    IpVerdict.NOT_PUBLIC: "client_ip_not_public",
+}
+
+
 def _ip_rule(value: str) -> str | None:
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return "client_ip_invalid"
-    return None if address.is_global else "client_ip_not_public"
+    return _IP_RULES[classify(value)]
 
 
 _Check = Callable[[str, Any, str, object, list[Finding]], None]
@@ -248,6 +276,9 @@ _CHECKS: dict[str, _Check] = {
     "client_ip_address": _check_client_ip,
     "partner_id": _no_check,
     "partner_name": _no_check,
+}
+_NORMALIZED_CHECKS = {
+    key: check for key, check in _CHECKS.items() if check not in (_check_hashed, _check_cookie)
 }
 
 

@@ -1,0 +1,98 @@
+"""The memos behind normalize_user_data: exact, bounded, and never keyed by a raw email or phone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capigate.normalize import memo, normalize_user_data
+from tests.unit.test_normalize_properties import KEYS, REGIONS, anything, phone_like
+
+VALUES = st.one_of(
+    st.sampled_from(["John@Example.com", " a@b.co ", "Tashkent", "male", "1990-01-15", "UZ"]),
+    phone_like,
+    anything,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memos() -> Iterator[None]:
+    memo.clear()
+    yield
+    memo.clear()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    raw=st.dictionaries(st.sampled_from([*KEYS, "x"]), VALUES, max_size=6),
+    region=st.sampled_from(REGIONS),
+)
+def test_a_remembered_value_gives_exactly_what_normalizing_again_gives(
+    raw: dict[str, Any], region: str | None
+) -> None:
+    """Output and findings are the same with cold memos, warm memos and after clearing."""
+    memo.clear()
+    cold = normalize_user_data(raw, default_region=region)
+    warm = normalize_user_data(raw, default_region=region)
+    memo.clear()
+    assert cold == warm == normalize_user_data(raw, default_region=region)
+
+
+def test_emails_and_phones_are_remembered_by_digest_never_by_raw_value() -> None:
+    """The em and ph memos hold 16-byte digests as keys and SHA-256 hex as values."""
+    raw = {"em": "Person@Example.com", "ph": "+998 90 123 45 67", "ct": "Tashkent"}
+    out, _ = normalize_user_data(raw, default_region="UZ")
+    plain, digested = memo.tables("UZ", 2026)
+    for key in ("em", "ph"):
+        assert list(digested[key].items()) == [(memo.digest(raw[key]), out[key])]
+        assert all(isinstance(k, bytes) and len(k) == memo.DIGEST_BYTES for k in digested[key])
+    assert plain["ct"] == {"Tashkent": out["ct"]}
+    assert "Person@Example.com" not in repr(memo.tables("UZ", 2026))
+
+
+def test_a_value_with_a_finding_is_not_remembered() -> None:
+    """A phone kept with a warning warns again on every event, so it is never remembered."""
+    for _ in range(2):
+        _, findings = normalize_user_data({"ph": "650 555 1212"})
+        assert [f.rule for f in findings] == ["phone_no_country_code"]
+    assert memo.tables(None, 2026)[1]["ph"] == {}
+
+
+def test_memos_are_per_region_and_birth_year() -> None:
+    """A national phone and a date follow the settings they were normalized with."""
+    uz, _ = normalize_user_data({"ph": "90 123 45 67", "db": "05/01/1990"}, default_region="UZ")
+    us, _ = normalize_user_data({"ph": "90 123 45 67", "db": "05/01/1990"}, default_region="US")
+    assert uz["db"] != us["db"]
+    young, findings = normalize_user_data({"db": "2020-01-01"}, max_birth_year=2019)
+    assert young == {} and [f.rule for f in findings] == ["date_out_of_range"]
+
+
+def test_a_full_memo_is_emptied_not_grown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays bounded: at the limit the table starts again."""
+    monkeypatch.setattr(memo, "MAX_MEMO_ENTRIES", 2)
+    for city in ("Tashkent", "Samarkand", "Bukhara"):
+        normalize_user_data({"ct": city})
+    assert len(memo.tables(None, 2026)[0]["ct"]) <= 2
+
+
+def test_settings_beyond_the_limit_start_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many regions or birth years never keep more than MAX_MEMO_SETTINGS sets of memos."""
+    monkeypatch.setattr(memo, "MAX_MEMO_SETTINGS", 2)
+    for year in (2020, 2021, 2022):
+        normalize_user_data({"ct": "Tashkent"}, max_birth_year=year)
+    assert len(memo._memos) <= 2
+
+
+def test_key_sets_beyond_the_order_limit_start_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The remembered key orders stay bounded too, and the output order stays right."""
+    from capigate.normalize import userdata
+
+    monkeypatch.setattr(userdata, "MAX_CACHED_ORDERS", 1)
+    monkeypatch.setattr(userdata, "_orders", {})
+    assert list(normalize_user_data({"ct": "X", "em": "a@b.co"})[0]) == ["em", "ct"]
+    assert list(normalize_user_data({"fn": "X", "em": "a@b.co"})[0]) == ["em", "fn"]
+    assert len(userdata._orders) == 1
