@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from capigate.store import DEDUP_WINDOW_S, NewEvent, Status, Store, StoredEvent, open_store
@@ -147,6 +148,17 @@ async def test_lease_takes_due_events_oldest_first(store: Store, make_event: Mak
     for event in batch.events:
         assert event.status is Status.LEASED
         assert (event.lease_owner, event.lease_expires_at) == ("w1", T0 + LEASE_S)
+
+
+async def test_leased_payload_is_json_text_of_the_event(
+    store: Store, make_event: MakeEvent
+) -> None:
+    """A leased event's payload_json is JSON text of the enqueued payload (spliced as is)."""
+    event = make_event("raw1")
+    await store.enqueue([event], now_s=T0)
+    [leased] = await _lease(store)
+    assert isinstance(leased.payload_json, str)
+    assert orjson.loads(leased.payload_json) == event.payload == leased.payload
 
 
 async def test_lease_of_empty_store_is_none(store: Store) -> None:

@@ -97,6 +97,23 @@ class MetaClient:
             return Outcome(OutcomeKind.PERMANENT, message=f"request body is not JSON: {exc}")
         return await self._post(url, content)
 
+    async def send_raw(
+        self, pixel_id: str, data_json: bytes, extra: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """Post events already encoded as a JSON array (``data_json``) and ``extra`` body keys.
+
+        The events go out as given, never decoded: the worker splices stored payloads into
+        ``data_json``. The client adds ``access_token`` and ``appsecret_proof`` as ``send`` does.
+        """
+        url = self.events_url(pixel_id)
+        if extra and "data" in extra:
+            raise ValueError("extra must not hold 'data': pass the events as data_json")
+        try:
+            rest = orjson.dumps({**(extra or {}), **self._auth_params()})  # holds the token
+        except orjson.JSONEncodeError as exc:
+            return Outcome(OutcomeKind.PERMANENT, message=f"request body is not JSON: {exc}")
+        return await self._post(url, b'{"data":' + data_json + b"," + rest[1:])
+
     async def probe(self, pixel_id: str) -> Outcome:
         """Ask Meta whether the token may post to this pixel, without creating any event.
 

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Any
 
+import orjson
+
 from capigate.attribution.session import LandingSession
 from capigate.clock import Clock, system_clock
 from capigate.store.base import (
@@ -277,9 +279,11 @@ class InMemoryStore(MemoryLifecycle, MemoryIdentity, MemoryWebhooks):
 
 
 def _new_record(event_id: int, event: NewEvent, now_s: float) -> StoredEvent:
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(NewEvent)}
+    fields["payload_json"] = orjson.dumps(fields.pop("payload")).decode()
     return StoredEvent(
         id=event_id,
-        **{f.name: getattr(event, f.name) for f in dataclasses.fields(NewEvent)},
+        **fields,
         status=Status.QUEUED,
         attempts=0,
         next_attempt_at=now_s,

@@ -15,6 +15,7 @@ import orjson
 import psycopg
 from psycopg.rows import DictRow, dict_row, tuple_row
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
 from capigate.clock import Clock, system_clock
@@ -39,10 +40,6 @@ POOL_MAX_SIZE = 10  # connections per process
 POOL_TIMEOUT_S = 10.0  # wait this long for a connection, then fail with StoreError
 _MAX_ID = 2**63 - 1
 Conn = psycopg.AsyncConnection[DictRow]
-
-
-def _identity(value: Any) -> Any:
-    return value  # psycopg already decoded JSONB
 
 
 async def _configure(conn: Conn) -> None:
@@ -277,9 +274,10 @@ async def _all(conn: Conn, query: str, params: dict[str, Any]) -> list[DictRow]:
 
 async def _events(conn: Conn, query: str, params: dict[str, Any]) -> list[StoredEvent]:
     cursor = conn.cursor(row_factory=tuple_row)
+    cursor.adapters.register_loader("jsonb", TextLoader)  # the payload stays JSON text
     await cursor.execute(query, params)
     columns = [column.name for column in cursor.description or ()]
-    return rows.stored_events(columns, await cursor.fetchall(), _identity)
+    return rows.stored_events(columns, await cursor.fetchall(), orjson.loads)
 
 
 async def _original(conn: Conn, params: dict[str, Any]) -> int:

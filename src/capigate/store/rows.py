@@ -22,7 +22,7 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-_JSON_COLUMNS = ("payload", "warnings", "last_error", "last_response")
+_JSON_COLUMNS = ("warnings", "last_error", "last_response")  # payload stays text
 
 
 def insert_params(event: NewEvent, now_s: float, dump: JsonCodec) -> dict[str, Any]:
@@ -49,9 +49,11 @@ def dedup_key(params: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 _FIELDS = tuple(StoredEvent.__dataclass_fields__)
+_COLUMNS = tuple("payload" if name == "payload_json" else name for name in _FIELDS)
 _JSON_AT = tuple(_FIELDS.index(name) for name in _JSON_COLUMNS)
 _STATUS_AT = _FIELDS.index("status")
 _TEST_CODE_AT = _FIELDS.index("test_event_code")
+_STATUSES = {status.value: status for status in Status}
 
 
 def stored_events(
@@ -59,16 +61,19 @@ def stored_events(
 ) -> list[StoredEvent]:
     """``StoredEvent`` values from full ``marketing_events`` rows with these column names.
 
-    Rows are read by position (a lease decodes a thousand at a time); extra columns are ignored.
+    The payload column must arrive as JSON text: it is kept as ``payload_json`` undecoded. Rows
+    are read by position (a lease decodes a thousand at a time); extra columns are ignored.
     """
-    positions = [columns.index(name) for name in _FIELDS]
+    positions = [columns.index(name) for name in _COLUMNS]
+    width = len(positions)
+    in_order = positions == list(range(width))  # SELECT * lists the fields first, in order
     events = []
     for record in records:
-        values = [record[i] for i in positions]
+        values = list(record[:width]) if in_order else [record[i] for i in positions]
         for i in _JSON_AT:
             if values[i] is not None:
                 values[i] = load(values[i])
-        values[_STATUS_AT] = Status(values[_STATUS_AT])
+        values[_STATUS_AT] = _STATUSES[values[_STATUS_AT]]
         values[_TEST_CODE_AT] = values[_TEST_CODE_AT] or None
         events.append(StoredEvent(*values))
     return events

@@ -34,10 +34,9 @@ from capigate.clock import Clock, system_clock
 from capigate.errors import StoreError
 from capigate.lifecycle_engine import LifecycleEngine
 from capigate.meta.client import MetaClient
-from capigate.payload import request_body
 from capigate.retry import DecisionKind, RetryPolicy
 from capigate.store import Batch, Store, StoredEvent
-from capigate.worker import settle
+from capigate.worker import body, settle
 from capigate.worker.batcher import Bisection, splittable
 from capigate.worker.circuit import CircuitBoard
 from capigate.worker.config import WorkerSettings
@@ -251,8 +250,10 @@ class DeliveryWorker:
             await self._apply(batch, plan.remaining, settle.unresolved(last, len(plan.remaining)))
 
     async def _send(self, batch: Batch, client: MetaClient, part: Sequence[StoredEvent]) -> Outcome:
-        body = request_body([e.payload for e in part], test_event_code=batch.test_event_code)
-        outcome = await client.send(batch.pixel_id, body)
+        data = body.data_json([e.payload_json for e in part])
+        outcome = await client.send_raw(
+            batch.pixel_id, data, body.request_options(batch.test_event_code)
+        )
         self.counters.request(batch.pixel_id, outcome.kind.value)
         return outcome
 
