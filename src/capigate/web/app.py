@@ -72,7 +72,10 @@ def create_app(
             log.warning("SANDBOX MODE", extra={"fields": {"note": SANDBOX_NOTE}})
         log.info("gateway ready", extra={"fields": _startup_fields(settings, plan)})
         try:
-            async with serve_delivery(settings, active, clock=clock, sandbox_app=emulator) as w:
+            delivery = serve_delivery(
+                settings, active, clock=clock, sandbox_app=emulator, lifecycle=ingestor.lifecycle
+            )
+            async with delivery as w:
                 app.state.gateway.worker = w
                 yield
         finally:
