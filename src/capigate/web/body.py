@@ -18,6 +18,7 @@ from capigate.web.schemas import MAX_BATCH_EVENTS
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, at most ``limit`` bytes (413 otherwise); only identity encoding."""
     if request.headers.get("content-encoding", "identity").lower() != "identity":
         raise Refused(
             malformed_json("Content-Encoding is not supported; send plain JSON"), "malformed_json"
@@ -36,6 +37,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse(body: bytes) -> Any:
+    """The JSON document of ``body`` (400 when empty or not JSON)."""
     if not body.strip():
         raise Refused(malformed_json("the body is empty"), "malformed_json")
     try:
@@ -45,6 +47,7 @@ def parse(body: bytes) -> Any:
 
 
 def items(document: Any) -> tuple[list[Any], str]:
+    """The events of a body and their JSONPath prefix: ``([event], "$")`` or the batch."""
     if not isinstance(document, dict):
         raise _invalid_request(
             "$", "body_type", 'the body must be an event object or {"batch": [...]}'

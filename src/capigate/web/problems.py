@@ -111,8 +111,10 @@ def invalid_events(findings: Iterable[Finding], valid_keys: Sequence[str] | None
 
 
 def too_large(limit_bytes: int) -> Problem:
+    """413 naming the limit."""
     return Problem(413, "payload-too-large", f"The body exceeds the limit of {limit_bytes} bytes.")
 
 
 def malformed_json(reason: str) -> Problem:
+    """400 with the parser's reason (a position, never the body's content)."""
     return Problem(400, "malformed-json", f"The body is not valid JSON: {reason}.")
