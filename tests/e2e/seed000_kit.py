@@ -10,12 +10,17 @@ the plan, so that a plan that drifts from the seed fails the test.
 mounted at ``/__emulator__``, the delivery worker and lifecycle tick in-process) under uvicorn
 on a free loopback port, on a SQLite file, with a ``FrozenClock`` the test moves. The gateway,
 its worker, its store and its emulator all read that clock, so a simulated year takes seconds.
+
+``check_received`` compares an event as the emulator recorded it with an ``Expected`` one:
+name, time, action source (and app_data), custom_data, and user_data, whose hashes it
+recomputes with hashlib from values the test normalized by hand.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import socket
 import threading
 import time
@@ -64,6 +69,9 @@ worker:
 UTM = frozenset({"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"})
 HASHED = frozenset({"em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id"})
 RAW = frozenset({"client_ip_address", "client_user_agent", "fbc", "fbp"})
+HEX64 = re.compile(r"[0-9a-f]{64}")
+SEED_PII = frozenset({"phone_number", "user_name"})  # seed custom_data that is user_data now
+EXTINFO_SLOTS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,8 @@ def _row(name: str, source: str, custom: Iterable[str], template: str) -> SeedRo
 
 
 _REG = "CompleteRegistration"
+RETENTION = {14: "14d_Return", 30: "1m_Return", 60: "2m_Return", 90: "3m_Return"}
+RETENTION |= {180: "6m_Return", 365: "12m_Return"}  # day -> the seed's event name
 SEED: Mapping[str, SeedRow] = {
     "landing_view": _row("ViewContent", "website", UTM, "viewcontent_{session_id}"),
     "cta_click": _row("Lead", "website", {"button_id", *UTM}, "cta_{session_id}"),
@@ -147,18 +157,11 @@ SEED: Mapping[str, SeedRow] = {
     ),
     **{
         f"retention_{days}d": _row(name, "app", {"days_active"}, f"retention{days}_{{user_id}}")
-        for days, name in [
-            (14, "14d_Return"),
-            (30, "1m_Return"),
-            (60, "2m_Return"),
-            (90, "3m_Return"),
-            (180, "6m_Return"),
-            (365, "12m_Return"),
-        ]
+        for days, name in RETENTION.items()
     },
 }
 PLAN_KEYS = tuple(SEED)
-RETENTION_DAYS = (14, 30, 60, 90, 180, 365)
+RETENTION_DAYS = tuple(RETENTION)
 
 
 def sha(normalized: str) -> str:
@@ -187,6 +190,60 @@ class Expected:
     @property
     def seed(self) -> SeedRow:
         return SEED[self.key]
+
+
+def check_received(expected: Expected, got: dict[str, Any]) -> None:
+    """Assert that ``got`` (an event as Meta received it) is what ``expected`` says."""
+    where = f"{expected.key} {expected.event_id} ({expected.how})"
+    row = expected.seed
+    assert got["event_name"] == row.event_name, where
+    assert got["event_time"] == expected.event_time, where
+    check_action_source(expected, got, where)
+    custom = got.get("custom_data", {})
+    assert not SEED_PII & set(custom), f"{where}: raw PII in custom_data"
+    for name, value in expected.custom.items():
+        assert name in row.custom_data, f"{where}: the test expects {name}, not a seed field"
+        assert custom.get(name) == value, f"{where}: custom_data.{name} = {custom.get(name)!r}"
+    for name, value in custom.items():
+        if name not in expected.custom:
+            assert name in expected.extra_custom, f"{where}: unexpected custom_data.{name}"
+            assert value == expected.extra_custom[name], f"{where}: custom_data.{name}"
+    check_user_data(expected, got["user_data"], where)
+
+
+def check_action_source(expected: Expected, got: dict[str, Any], where: str) -> None:
+    source = got["action_source"]
+    assert source == expected.action_source, f"{where}: action_source {source}"
+    assert source in expected.seed.action_source.split("/") or (
+        source == "chat" and expected.seed.action_source.endswith("app")
+    ), f"{where}: {source} is neither the seed's source nor the plan's chat fallback"
+    if source == "website":
+        assert got.get("event_source_url") == expected.url, where
+    else:
+        assert "event_source_url" not in got, where
+    if source != "app":
+        assert "app_data" not in got, where
+        return
+    app_data = got["app_data"]
+    extinfo = app_data["extinfo"]
+    assert app_data["advertiser_tracking_enabled"] in (0, 1), where
+    assert len(extinfo) == EXTINFO_SLOTS, where
+    assert (extinfo[0], extinfo[4]) == (expected.os, expected.os_version), where
+
+
+def check_user_data(expected: Expected, user_data: dict[str, Any], where: str) -> None:
+    assert set(user_data) <= HASHED | RAW, f"{where}: {sorted(set(user_data) - HASHED - RAW)}"
+    hashed = {k for k in user_data if k in HASHED}
+    assert hashed == set(expected.hashed), f"{where}: hashed keys {sorted(hashed)}"
+    for name, plain in expected.hashed.items():
+        sent = user_data[name] if isinstance(user_data[name], list) else [user_data[name]]
+        assert all(HEX64.fullmatch(v) for v in sent), f"{where}: {name} is not SHA-256 hex"
+        assert set(sent) == {sha(p) for p in plain}, f"{where}: {name} hashes other values"
+    for name, value in expected.raw.items():
+        assert user_data.get(name) == value, f"{where}: {name} = {user_data.get(name)!r}"
+    for name in (RAW & set(user_data)) - set(expected.raw):
+        allowed = expected.allowed_raw.get(name)
+        assert user_data[name] == allowed, f"{where}: unexpected {name} = {user_data[name]!r}"
 
 
 @dataclass

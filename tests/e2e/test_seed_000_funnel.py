@@ -26,7 +26,6 @@ hand), never with capigate's own normalizer.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,20 +39,18 @@ from capigate.store import StoredEvent
 from tests.e2e.seed000_kit import (
     BOT_KEY,
     DAY,
-    HASHED,
     HOUR,
     MINI_KEY,
     MINUTE,
     ORIGIN,
     PLAN_KEYS,
-    RAW,
     RETENTION_DAYS,
     SEED,
     T0,
     Expected,
     Live,
+    check_received,
     live_gateway,
-    sha,
 )
 
 U1 = "279058397"  # clicked the ad, goes all the way: onboarding, expenses, billing, a year
@@ -86,7 +83,6 @@ EMAIL, EMAIL_NORMAL = " Dilnoza.K@Example.COM ", "dilnoza.k@example.com"
 KEYS_TTL_S = 90 * DAY  # attribution defaults: fbc, fbp, UTMs carry this long
 IP_UA_TTL_S = 7 * DAY  # IP address and user agent this long
 LANDING_RAW = {"client_ip_address": LANDING_IP, "client_user_agent": LANDING_UA}
-HEX64 = re.compile(r"[0-9a-f]{64}")
 TICK = "derived by the tick"  # no answer to read: the store must hold the backfill alone
 DERIVED_KEYS = frozenset(
     {"first_entry", "onboarding_complete", "drop_off", "app_open", "return_7d"}
@@ -535,59 +531,7 @@ def test_seed_row_reaches_meta_as_the_seed_says(funnel: Outcome, key: str) -> No
     by_id = {e["event_id"]: e for e in funnel.received}
     for expected in mine:
         assert expected.event_id in by_id, f"{key} ({expected.how}): {expected.event_id} missing"
-        check_event(expected, by_id[expected.event_id])
-
-
-def check_event(expected: Expected, got: dict[str, Any]) -> None:
-    where = f"{expected.key} {expected.event_id} ({expected.how})"
-    row = expected.seed
-    assert got["event_name"] == row.event_name, where
-    assert got["event_time"] == expected.event_time, where
-    check_action_source(expected, got, where)
-    custom = got.get("custom_data", {})
-    for name, value in expected.custom.items():
-        assert name in row.custom_data, f"{where}: the test expects {name}, not a seed field"
-        assert custom.get(name) == value, f"{where}: custom_data.{name} = {custom.get(name)!r}"
-    for name, value in custom.items():
-        if name not in expected.custom:
-            assert name in expected.extra_custom, f"{where}: unexpected custom_data.{name}"
-            assert value == expected.extra_custom[name], f"{where}: custom_data.{name}"
-    check_user_data(expected, got["user_data"], where)
-
-
-def check_action_source(expected: Expected, got: dict[str, Any], where: str) -> None:
-    source = got["action_source"]
-    assert source == expected.action_source, f"{where}: action_source {source}"
-    assert source in expected.seed.action_source.split("/") or (
-        source == "chat" and expected.seed.action_source.endswith("app")
-    ), f"{where}: {source} is neither the seed's source nor the plan's chat fallback"
-    if source == "website":
-        assert got.get("event_source_url") == expected.url, where
-    else:
-        assert "event_source_url" not in got, where
-    if source != "app":
-        assert "app_data" not in got, where
-        return
-    app_data = got["app_data"]
-    extinfo = app_data["extinfo"]
-    assert app_data["advertiser_tracking_enabled"] in (0, 1), where
-    assert len(extinfo) == 16, where
-    assert (extinfo[0], extinfo[4]) == (expected.os, expected.os_version), where
-
-
-def check_user_data(expected: Expected, user_data: dict[str, Any], where: str) -> None:
-    assert set(user_data) <= HASHED | RAW, f"{where}: {sorted(set(user_data) - HASHED - RAW)}"
-    hashed = {k for k in user_data if k in HASHED}
-    assert hashed == set(expected.hashed), f"{where}: hashed keys {sorted(hashed)}"
-    for name, plain in expected.hashed.items():
-        sent = user_data[name] if isinstance(user_data[name], list) else [user_data[name]]
-        assert all(HEX64.fullmatch(v) for v in sent), f"{where}: {name} is not SHA-256 hex"
-        assert set(sent) == {sha(p) for p in plain}, f"{where}: {name} hashes other values"
-    for name, value in expected.raw.items():
-        assert user_data.get(name) == value, f"{where}: {name} = {user_data.get(name)!r}"
-    for name in (RAW & set(user_data)) - set(expected.raw):
-        allowed = expected.allowed_raw.get(name)
-        assert user_data[name] == allowed, f"{where}: unexpected {name} = {user_data[name]!r}"
+        check_received(expected, by_id[expected.event_id])
 
 
 def test_meta_rejected_nothing(funnel: Outcome) -> None:
@@ -628,3 +572,17 @@ def test_every_stored_event_was_delivered(funnel: Outcome) -> None:
     statuses = Counter(e.status for e in funnel.stored)
     assert set(statuses) == {"delivered"}, statuses
     assert sorted(e.event_id for e in funnel.stored) == sorted(e.event_id for e in funnel.expected)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gap: a Drop_Off the tick derives is never stitched (lifecycle_engine.py _timeouts "
+    "prepares it with no base item, and Ingestor.prepare_derived skips the Stitcher), so a "
+    "linked user's fbc/fbp are missing; the same user's activity-derived events carry them",
+)
+def test_a_timed_out_drop_off_carries_the_linked_users_landing_keys(funnel: Outcome) -> None:
+    """U1's checkout Drop_Off (tick) has the fbc and fbp of U1's First_Entry 100 s earlier."""
+    by_id = {e["event_id"]: e for e in funnel.received}
+    assert by_id[f"firstentry_{U1}"]["user_data"]["fbc"] == FBC  # activity-derived: stitched
+    dropped = by_id["dropoff_chk-U1"]["user_data"]
+    assert (dropped.get("fbc"), dropped.get("fbp")) == (FBC, FBP)
