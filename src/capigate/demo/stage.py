@@ -29,7 +29,7 @@ from capigate.client import AsyncCapigate, CapigateClientError, EventResult, Ret
 from capigate.clock import FrozenClock
 from capigate.demo.journey import Action, Sender
 from capigate.demo.people import ORIGIN, Person
-from capigate.errors import ConfigError
+from capigate.errors import ConfigError, GatewayError
 from capigate.settings import Settings
 from capigate.sources import Source, SourceKind, hash_key
 from capigate.store import OUTBOX_STATUSES, Store, StoredEvent
@@ -58,6 +58,7 @@ class Keys:
 
     @classmethod
     def fresh(cls) -> Keys:
+        """New random keys: a public one for the landing page, secret ones for the servers."""
         return cls(*(f"{kind}_{secrets.token_urlsafe(18)}" for kind in ("pk", "sk", "sk")))
 
 
@@ -77,16 +78,22 @@ class Stage:
     """The running gateway and everything that talks to it; see the module docstring."""
 
     def __init__(
-        self, store: Store, clock: FrozenClock, http: httpx.AsyncClient, worker: DeliveryWorker
+        self,
+        store: Store,
+        clock: FrozenClock,
+        http: httpx.AsyncClient,
+        worker: DeliveryWorker,
+        *,
+        web_key: str,
     ) -> None:
         self.store = store
         self.clock = clock
         self.http = http
         self.worker = worker
+        self.web_key = web_key
         self.duplicates: list[tuple[str, str]] = []  # (event_name, event_id) answered duplicate
         self.refusals: list[str] = []  # what the gateway refused (the demo expects none)
-        self.senders: dict[Sender, AsyncCapigate] = {}
-        self.web_key = ""
+        self.senders: dict[Sender, AsyncCapigate] = {}  # set once the clients are open
 
     async def post(self, action: Action, person: Person) -> None:
         """Send ``action`` now (the landing page) or queue it in its client (bot, billing)."""
@@ -112,12 +119,13 @@ class Stage:
             if not batches:
                 return started
             started += batches
-        raise RuntimeError(f"delivery did not settle in {MAX_ROUNDS} rounds")
+        raise GatewayError(f"demo: delivery did not settle in {MAX_ROUNDS} worker rounds (a bug)")
 
     async def fault(self, spec: Mapping[str, Any]) -> None:
         """Script a failure into the emulator (``POST /__emulator__/faults``)."""
         response = await self.http.post(f"{EMULATOR_PATH}/faults", json=dict(spec))
-        response.raise_for_status()
+        if response.status_code != 200:
+            raise GatewayError(f"demo: the emulator refused a fault: {response.text}")
 
     async def pending(self) -> list[StoredEvent]:
         """Events still on their way to Meta."""
@@ -138,7 +146,8 @@ class Stage:
     async def received(self) -> tuple[int, list[dict[str, Any]]]:
         """The emulator's record: Graph requests received and the events accepted."""
         response = await self.http.get(f"{EMULATOR_PATH}/events")
-        response.raise_for_status()
+        if response.status_code != 200:
+            raise GatewayError(f"demo: the emulator's record is unavailable: {response.text}")
         body = response.json()
         return int(body["requests"]), list(body["events"])
 
@@ -190,8 +199,7 @@ async def staged(store: Store, clock: FrozenClock, *, seed: int) -> AsyncIterato
                 worker_id="demo-worker",
                 lifecycle=gateway.ingestor.lifecycle,
             )
-            stage = Stage(store, clock, http, worker)
-            stage.web_key = keys.web
+            stage = Stage(store, clock, http, worker, web_key=keys.web)
             bot, billing = (
                 _sender(stage, keys.bot, transport),
                 _sender(stage, keys.billing, transport),
