@@ -52,6 +52,8 @@ BOT_KEY = "sk_seed000_bot_0123456789abcdef"
 MINI_KEY = "sk_seed000_mini_0123456789abcdef"
 WEB_KEY = "pk_seed000_web_0123456789abcdef"
 BILLING_SECRET = "whsec_seed000_0123456789abcdef"
+ATMOS_SECRET = "whsec_seed000_atmos_0123456789ab"
+ATMOS_CALLBACK_KEY = "atmos_seed000_callback_key"
 ORIGIN = "https://lp.example.uz"
 INGEST = "/api/marketing/meta"
 
@@ -296,9 +298,10 @@ class Live:
         return results
 
     def webhook(self, payload: dict[str, Any], provider: str = "billing") -> dict[str, Any]:
-        """POST a signed billing webhook, signed now on the gateway's clock."""
+        """POST a webhook of ``provider`` (billing, atmos), signed now on the gateway's clock."""
         raw = orjson.dumps(payload)
-        header = sign(raw, BILLING_SECRET.encode(), timestamp=self.now())
+        secret = {"billing": BILLING_SECRET, "atmos": ATMOS_SECRET}[provider]
+        header = sign(raw, secret.encode(), timestamp=self.now())
         response = self.http.post(
             f"/webhooks/{provider}", content=raw, headers={SIGNATURE_HEADER: header}
         )
@@ -359,6 +362,8 @@ def live_gateway(workdir: Path, clock: FrozenClock) -> Iterator[Live]:
         "SEED_BOT_KEY": BOT_KEY,
         "SEED_MINI_KEY": MINI_KEY,
         "CAPIGATE_WEBHOOK_BILLING_SECRET": BILLING_SECRET,
+        "CAPIGATE_WEBHOOK_ATMOS_SECRET": ATMOS_SECRET,
+        "CAPIGATE_ATMOS_CALLBACK_KEY": ATMOS_CALLBACK_KEY,
     }
     settings = load(config_path=str(config), environ=environ, overrides={"db": db_url})
     assert settings.sandbox and settings.worker.enabled

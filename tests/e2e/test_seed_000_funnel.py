@@ -26,6 +26,7 @@ hand), never with capigate's own normalizer.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from capigate.clock import FrozenClock
 from capigate.plan import default_plan
 from capigate.store import StoredEvent
 from tests.e2e.seed000_kit import (
+    ATMOS_CALLBACK_KEY,
     BOT_KEY,
     DAY,
     HOUR,
@@ -352,6 +354,23 @@ def payment(txn: str, ts: int, amount: int, plan: str, *, email: str | None = No
             "plan": plan, "time": ts, "user": user, **extra}  # fmt: skip
 
 
+def atmos(f: Funnel) -> None:
+    """U3 pays through Atmos: the merchant forwards the approved callback (tiyin, MD5 sign)."""
+    ts = f.at(1300)
+    callback = {"store_id": "7453", "transaction_id": 48151623, "invoice": f"sub-{U3}-1",
+                "amount": 4_900_000, "transaction_time": "2025-11-22 13:21:40"}  # fmt: skip
+    signed = "".join(str(callback[k]) for k in ("store_id", "transaction_id", "invoice", "amount"))
+    callback["sign"] = hashlib.md5((signed + ATMOS_CALLBACK_KEY).encode()).hexdigest()
+    body = {"callback": callback, "user": {"telegram_id": U3}, "plan": "monthly",
+            "payment_method": "uzcard"}  # fmt: skip
+    assert f.live.webhook(body, "atmos")["outcome"] == "subscribe"
+    sub = {"value": 49000, "currency": "UZS", "subscription_plan": "monthly"}
+    sub |= {"payment_method": "uzcard", "transaction_id": "48151623"}
+    f.expect("subscribe", "webhook", ts, {"transaction_id": "48151623"}, action_source="chat",
+             custom=sub, hashed={"external_id": {U3}},
+             extra_custom={"is_renewal": False})  # fmt: skip
+
+
 def backfilled_first(f: Funnel) -> None:
     """U3's bot backfills First_Entry, CompleteRegistration and a Drop_Off before the activity
     that would derive them; the activity then derives none of them again."""
@@ -503,7 +522,8 @@ def funnel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
     clock = FrozenClock(T0)
     with live_gateway(tmp_path_factory.mktemp("seed000"), clock) as live:
         f = Funnel(live)
-        for stage in (landing, start_and_onboarding, first_days, backfilled_first, day_one, year):
+        stages = (landing, start_and_onboarding, first_days, atmos, backfilled_first, day_one, year)
+        for stage in stages:
             stage(f)
         f.settle()
         yield Outcome(f.expected, f.dedups, live.received(), live.requests(), live.stored())
