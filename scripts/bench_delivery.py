@@ -11,8 +11,9 @@ Setup, on loopback, in one run:
   gateway stores: each person's user_data went through ``capigate.pipeline.prepare``
   (normalized, SHA-256 hashed), with IP, user agent, fbp and fbc, and custom_data by event;
 * capigate: the real ``DeliveryWorker`` with its default settings (batches of up to 1,000,
-  flush interval 1 s, 2 batches in flight) delivers them over real HTTP (httpx) until every
-  event is acknowledged. Timed from its start to the last acknowledgement;
+  flush interval 1 s, 2 batches in flight; ``--concurrency`` changes the last) delivers them
+  over real HTTP (httpx) until every event is acknowledged. Timed from its start to the last
+  acknowledgement;
 * baseline: the emulator's record is cleared, then a sample of ``--sdk-sample`` of the same
   events (default 5,000) is sent one per request through ``facebook-business``'s
   ``EventRequest`` with a custom ``HttpServiceInterface`` (a keep-alive ``requests`` session)
@@ -39,6 +40,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -199,7 +201,22 @@ def start_emulator(port: int) -> subprocess.Popen[bytes]:
 
 def cpu_of(pid: int) -> float:
     """CPU seconds (user + system) a process has used, from /proc."""
-    with open(f"/proc/{pid}/stat") as stat:
+    return _cpu_in(f"/proc/{pid}/stat")
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds each thread of this process has used, by thread name, from /proc."""
+    found: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            found[thread.name] = _cpu_in(f"/proc/self/task/{thread.native_id}/stat")
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _cpu_in(stat_path: str) -> float:
+    with open(stat_path) as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS_S
 
@@ -225,6 +242,7 @@ class Phase:
     wall_s: float
     client_cpu_s: float
     emulator_cpu_s: float
+    threads: tuple[tuple[str, float], ...] = ()  # the sender's CPU seconds by thread
 
     @property
     def rate(self) -> float:
@@ -235,12 +253,14 @@ class Phase:
         return 1000 * self.requests / self.events
 
 
-async def run_worker(store: Store, base_url: str, count: int, emulator_pid: int) -> Phase:
-    """The real worker, default settings, until every event is acknowledged."""
+async def run_worker(
+    store: Store, base_url: str, count: int, emulator_pid: int, settings: WorkerSettings
+) -> Phase:
+    """The real worker until every event is acknowledged."""
     async with httpx.AsyncClient(limits=HTTP_LIMITS) as http:
         client = MetaClient(http, access_token=Secret(TOKEN), graph_url=base_url)
-        worker = DeliveryWorker(store, {PIXEL: client}, settings=WorkerSettings())
-        cpu, emulator_cpu = time.process_time(), cpu_of(emulator_pid)
+        worker = DeliveryWorker(store, {PIXEL: client}, settings=settings)
+        cpu, emulator_cpu, threads = time.process_time(), cpu_of(emulator_pid), thread_cpu()
         started = time.perf_counter()
         task = asyncio.create_task(worker.run())
         deadline = started + DELIVERY_TIMEOUT_S
@@ -248,17 +268,19 @@ async def run_worker(store: Store, base_url: str, count: int, emulator_pid: int)
         while _settled(worker) < count and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         wall_s = time.perf_counter() - started
+        used = {name: s - threads.get(name, 0.0) for name, s in thread_cpu().items()}
         worker.stop()
         await task
     log = emulator_log(base_url)
     return Phase(
-        name="capigate DeliveryWorker (batches of up to 1,000)",
+        name=f"capigate DeliveryWorker ({settings.concurrency} batches of up to 1,000 in flight)",
         events=count,
         delivered=worker.counters.total("delivered"),
         requests=len(log),
         wall_s=wall_s,
         client_cpu_s=time.process_time() - cpu,
         emulator_cpu_s=cpu_of(emulator_pid) - emulator_cpu,
+        threads=tuple(sorted(used.items(), key=lambda item: -item[1])),
     )
 
 
@@ -387,7 +409,13 @@ def sdk_event_builder() -> Callable[[dict[str, Any]], Any]:
 
 
 async def worker_phase(
-    events: list[NewEvent], base_url: str, emulator_pid: int, console: Console, profile: bool
+    events: list[NewEvent],
+    base_url: str,
+    emulator_pid: int,
+    console: Console,
+    *,
+    settings: WorkerSettings,
+    profile: bool,
 ) -> Phase:
     with tempfile.TemporaryDirectory(prefix="capigate-bench-delivery-") as folder:
         store = open_store(f"sqlite:///{folder}/bench.db")
@@ -395,7 +423,7 @@ async def worker_phase(
             await store.migrate()
             enqueue_s = await enqueue(store, events)
             console.print(f"enqueued {len(events):,} events into SQLite in {enqueue_s:.1f} s")
-            run = run_worker(store, base_url, len(events), emulator_pid)
+            run = run_worker(store, base_url, len(events), emulator_pid, settings)
             if not profile:
                 return await run
             profiler = cProfile.Profile()
@@ -443,6 +471,8 @@ def report(worker: Phase, sdk: Phase, total: int, console: Console) -> None:
             f"{phase.emulator_cpu_s:.2f}",
         )
     console.print(table)
+    by_thread = ", ".join(f"{name} {seconds:.2f}" for name, seconds in worker.threads if seconds)
+    console.print(f"worker process CPU s by thread: {by_thread}")
     extrapolated_s = total / sdk.rate
     console.print(
         f"The SDK baseline was measured on a sample of {sdk.events:,} of the same events "
@@ -465,6 +495,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=200_000, help="events to deliver")
     parser.add_argument("--sdk-sample", type=int, default=5_000, help="events for the baseline")
     parser.add_argument("--profile", action="store_true", help="cProfile the worker phase")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=WorkerSettings().concurrency,
+        help="batches in flight (worker.concurrency; default: the worker's default)",
+    )
     args = parser.parse_args(argv)
     console = Console()
     if not console.is_terminal:  # a log or a pipe: keep the table's rows on one line each
@@ -477,7 +513,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     base_url = f"http://127.0.0.1:{port}"
     emulator = start_emulator(port)
     try:
-        worker = asyncio.run(worker_phase(events, base_url, emulator.pid, console, args.profile))
+        settings = WorkerSettings(concurrency=args.concurrency)
+        phase = worker_phase(
+            events, base_url, emulator.pid, console, settings=settings, profile=args.profile
+        )
+        worker = asyncio.run(phase)
         console.print(check_record(worker, base_url))
         httpx.delete(f"{base_url}/__emulator__/events").raise_for_status()
         sample = [e.payload for e in events[: args.sdk_sample]]
