@@ -29,6 +29,10 @@ CORE = [
     "worker/routing.py",
     "worker/batcher.py",
     "worker/settle.py",
+    "enrich.py",
+    "ingest_paths.py",
+    "ratelimit.py",
+    "sources.py",
     *(f"demo/{m}.py" for m in ("draw", "people", "items", "journey", "scenario", "report")),
 ]
 
