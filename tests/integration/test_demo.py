@@ -49,6 +49,11 @@ async def test_every_accepted_event_is_delivered_dead_lettered_or_expired(db_url
     _check_rows(result, records)
     _check_emulator(result, records)
     _check_endings(records)
+    answers = dict(result.report.answers)
+    scripted = answers.get("500 code 2", 0) + answers.get("400 code 80004/2446079", 0)
+    assert scripted > 0  # the outage or the throttle refused some requests
+    assert answers["400 code 100/2804050"] == 1  # the poison event, alone in its request
+    assert sum(answers.values()) == result.report.graph_requests
 
 
 def _check_rows(result: DemoResult, records: list[StoredEvent]) -> None:

@@ -131,3 +131,22 @@ def _render(report: Report) -> str:
     console = Console(record=True, width=200)
     console.print(table(report))
     return console.export_text()
+
+
+def test_graph_answers_are_counted_by_status_and_code() -> None:
+    """The request log becomes counts: 200, 500 code 2, 400 code 100/2804050, dropped."""
+    log = [
+        {"status": 200, "error": None},
+        {"status": 200, "error": None},
+        {"status": 500, "error": {"code": 2, "error_subcode": None}},
+        {"status": 400, "error": {"code": 100, "error_subcode": 2804050}},
+        {"status": None, "error": None},
+    ]
+    report = _report([], graph_log=log)
+    assert dict(report.answers) == {
+        "200": 2,
+        "500 code 2": 1,
+        "400 code 100/2804050": 1,
+        "no answer (connection dropped)": 1,
+    }
+    assert report.answers[0] == ("200", 2)

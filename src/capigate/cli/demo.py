@@ -109,11 +109,13 @@ def show(result: DemoResult, console: Console) -> bool:
         "7d_Return, retention, First_Entry, onboarding_complete and Drop_Off from them). "
         f"{total.duplicates} were answered 'duplicate' (a second /start, a resent charge)."
     )
+    answers = ", ".join(f"{answer} x{count:,}" for answer, count in report.answers)
     console.print(
         f"Meta (the emulator) received {total.at_meta:,} events in {report.graph_requests:,} "
         f"Graph requests ({per_request:.1f} per request: delivered as they happened, "
-        "every simulated 15 minutes). Match: the gateway's estimate (1-10), not Meta's EMQ."
+        f"every simulated 15 minutes). Its answers by HTTP status and code: {answers}."
     )
+    console.print("Match: the gateway's estimate of match quality (1-10), not Meta's EMQ.")
     _list(console, "What went wrong on purpose", result.incidents)
     endings = [f"{e.event_name} {e.event_id}: {e.status}: {e.reason}" for e in report.endings]
     _list(console, "Not delivered, with the reason the store keeps", endings)

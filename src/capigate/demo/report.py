@@ -93,6 +93,7 @@ class Report:
     endings: tuple[Ending, ...]
     graph_requests: int
     problems: tuple[str, ...] = field(default=())
+    answers: tuple[tuple[str, int], ...] = ()  # Meta's answers to the Graph requests, by kind
 
 
 def build_report(
@@ -102,9 +103,11 @@ def build_report(
     received: Iterable[Mapping[str, Any]],
     graph_requests: int,
     plan_order: Sequence[str] = (),
+    graph_log: Iterable[Mapping[str, Any]] = (),
 ) -> Report:
     """The report over ``records`` (the store), ``duplicates`` ((event_name, event_id) answered
-    ``duplicate``) and ``received`` (the emulator's recorded events)."""
+    ``duplicate``), ``received`` (the emulator's recorded events) and ``graph_log`` (its
+    request log: each request's HTTP status and error)."""
     tally = _Tally()
     keys: dict[tuple[str, str], Record] = {}
     for record in records:
@@ -120,7 +123,21 @@ def build_report(
     rows = tally.rows(plan_order)
     problems = [*tally.problems, *(p for row in rows for p in _row_problems(row))]
     total = Row.of("total", "", {name: sum(getattr(r, name) for r in rows) for name in COUNTS})
-    return Report(tuple(rows), total, tuple(tally.endings), graph_requests, tuple(problems))
+    answers = tuple(Counter(map(_answer, graph_log)).most_common())
+    return Report(
+        tuple(rows), total, tuple(tally.endings), graph_requests, tuple(problems), answers
+    )
+
+
+def _answer(entry: Mapping[str, Any]) -> str:
+    """``200``, ``500 code 2``, ``400 code 100/2804050``: one Graph request's answer."""
+    status, error = entry.get("status"), entry.get("error") or {}
+    if status is None:
+        return "no answer (connection dropped)"
+    code, subcode = error.get("code"), error.get("error_subcode")
+    if code is None:
+        return str(status)
+    return f"{status} code {code}/{subcode}" if subcode else f"{status} code {code}"
 
 
 class _Tally:

@@ -215,6 +215,7 @@ async def _report(stage: Stage) -> tuple[Report, list[dict[str, Any]]]:
         received=received,
         graph_requests=requests,
         plan_order=default_plan().keys,
+        graph_log=await stage.graph_log(),
     )
     return report, received
 

@@ -135,13 +135,18 @@ def _faults(start_s: float, days: int) -> tuple[Fault, ...]:
         Fault(
             _day(start_s, days, 0.3) + 12 * HOUR_S,
             "outage",
-            f"Meta answers HTTP 500 (code 2) to everything for {OUTAGE_S / 60:g} min",
+            f"Meta answers HTTP 500 (code 2) to everything for {_span(OUTAGE_S)}",
             {"throttle": outage},
         ),
         Fault(
             _day(start_s, days, 0.6) + 20 * HOUR_S,
             "throttle",
-            f"Meta throttles the pixel (code 80004, usage header) for {THROTTLE_S / 60:g} min",
+            f"Meta throttles the pixel (code 80004, usage header) for {_span(THROTTLE_S)}",
             {"throttle": throttle},
         ),
     )
+
+
+def _span(seconds: float) -> str:
+    """``2 h`` or ``45 min``."""
+    return f"{seconds / HOUR_S:g} h" if seconds % HOUR_S == 0 else f"{seconds / MINUTE_S:g} min"

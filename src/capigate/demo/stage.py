@@ -151,6 +151,14 @@ class Stage:
         body = response.json()
         return int(body["requests"]), list(body["events"])
 
+    async def graph_log(self) -> list[dict[str, Any]]:
+        """The emulator's request log: every Graph request with its answer."""
+        response = await self.http.get(f"{EMULATOR_PATH}/requests")
+        if response.status_code != 200:
+            raise GatewayError(f"demo: the emulator's request log is unavailable: {response.text}")
+        entries: list[dict[str, Any]] = response.json()["requests"]
+        return entries
+
     async def _post_page(self, item: dict[str, Any], person: Person) -> None:
         headers = {
             "X-Capigate-Key": self.web_key,
