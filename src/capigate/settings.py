@@ -168,7 +168,9 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "max_body_bytes": _int_at_least(1_024),
     "outbox_high_water": _int_at_least(1),
     "backpressure_retry_after_s": _int_at_least(1, 3_600),
-    "test_event_code": _parse_pattern(r"[A-Za-z0-9_-]{1,64}", "must be 1-64 letters or digits"),
+    "test_event_code": _parse_pattern(
+        r"[A-Za-z0-9_-]{1,64}", "must be 1-64 letters, digits, _ or -"
+    ),
     "init_data_max_age_s": _int_at_least(60),
     "graph_url": _parse_pattern(r"https?://\S+", "must be an http:// or https:// URL"),
     "graph_version": _parse_pattern(r"v\d+\.\d+", "must look like v25.0"),
