@@ -55,6 +55,8 @@ from tests.e2e.seed000_kit import (
     live_gateway,
 )
 
+pytestmark = pytest.mark.slow  # a simulated year through a live gateway: about 5 s
+
 U1 = "279058397"  # clicked the ad, goes all the way: onboarding, expenses, billing, a year
 U2 = "279058398"  # abandons onboarding
 U3 = "279058399"  # whose bot backfills derived events before the activity that derives them
