@@ -27,6 +27,7 @@ from capigate.normalize import normalize_user_data
 from capigate.normalize.phone import check_region
 from capigate.quality import MatchQuality, estimate
 from capigate.validate import ValidationOptions, validate_event
+from capigate.validate.clean import clean_wire
 from capigate.validate.event import check_event
 from capigate.validate.request import MAX_EVENTS_PER_REQUEST, find_duplicates
 
@@ -106,6 +107,10 @@ def prepare(event: Any, *, now_s: float, options: PipelineOptions = DEFAULT_OPTI
             max_birth_year=_current_year(int(now_s // DAY_S)),
         )
         findings.extend(user_findings)
+        if type(event) is dict:
+            wire = clean_wire(event, user_data, now_s, options.validation)
+            if wire is not None:
+                return Prepared(wire, tuple(findings), estimate(user_data))
         event = {**event, "user_data": user_data}
     wire, parse_findings = parse_wire(event, normalized_user_data=normalized)
     findings.extend(parse_findings)

@@ -125,12 +125,30 @@ def estimate(user_data: Mapping[str, Any]) -> MatchQuality:
     """Estimate match quality from ``user_data``, hashed or not: only presence counts.
 
     A key counts when its value is truthy (a non-empty string or list); ``keys`` keeps the
-    order of ``user_data``.
+    order of ``user_data``. The estimate depends on the keys alone, so it is worked out once
+    per key sequence (bounded memo; keys are never personal data).
     """
-    keys = [key for key, value in user_data.items() if value and key in KEY_POINTS]
+    if all(user_data.values()):  # every key counts: the common case, remembered
+        keys = tuple(user_data)
+        quality = _by_keys.get(keys)
+        if quality is None:
+            quality = _estimate(keys)
+            if len(_by_keys) >= MAX_CACHED_KEY_SETS:
+                _by_keys.clear()
+            _by_keys[keys] = quality
+        return quality
+    return _estimate(tuple(key for key, value in user_data.items() if value))
+
+
+MAX_CACHED_KEY_SETS = 4096
+_by_keys: dict[tuple[str, ...], MatchQuality] = {}
+
+
+def _estimate(present: tuple[str, ...]) -> MatchQuality:
+    keys = tuple(key for key in present if key in KEY_POINTS)
     points = sum(map(KEY_POINTS.__getitem__, keys))
     if len(keys) > 1:
         for a, b, bonus in PAIR_BONUSES:
             if a in keys and b in keys:
                 points += bonus
-    return MatchQuality(tuple(keys), min(MAX_SCORE, 1 + int(points)))
+    return MatchQuality(keys, min(MAX_SCORE, 1 + int(points)))

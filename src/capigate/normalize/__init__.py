@@ -23,7 +23,7 @@ refused as unknown (send ``fn``, ``ln``, ``db``); a one-value list is sent as a 
 
 Speed: ASCII fast paths (bytes.translate, one regex for common emails, ``+``/``00`` phones
 without libphonenumber), bounded memo caches for values that repeat across events (region and
-country lookups, national phone completion, IP verdicts), and ``memo``: what Meta receives for
+country lookups, IP verdicts), and ``memo``: what Meta receives for
 each raw value already normalized, per key. Privacy of the caches: ``em`` and ``ph`` are
 remembered under a BLAKE2b digest of the raw value, never the value itself, and map to the
 SHA-256 the queue stores anyway; ``external_id`` is not remembered (cheaper to recompute); the

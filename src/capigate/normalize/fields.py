@@ -91,6 +91,23 @@ def hash_text(key: str, text: str, region: str | None, max_year: int) -> str:
     return digest
 
 
+def _hash_of(rule: Callable[[str], str]) -> Callable[[str], str]:
+    def hash_(text: str) -> str:
+        if len(text) >= SHA256_HEX_LEN and is_hashed(text):
+            return canonical_hashed(text)
+        return sha256(rule(text).encode()).hexdigest()
+
+    return hash_
+
+
+# ``hash_text`` for the keys whose result depends on the text alone, one call deep (hot path).
+TEXT_RULES: dict[str, Callable[[str], str]] = {
+    **RAW_CHECKS,
+    "em": _hash_of(normalize_email),
+    "external_id": _hash_of(normalize_external_id),
+}
+
+
 def hash_phone(text: str, region: str | None) -> tuple[str, bool]:
     """``ph`` as Meta receives it, and whether its digits are known to carry a country code."""
     if len(text) >= SHA256_HEX_LEN and is_hashed(text):

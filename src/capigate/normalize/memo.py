@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from hashlib import blake2b
 
+from capigate.normalize.phone import check_region
+
 MAX_MEMO_ENTRIES = 1 << 16  # per key and settings
 MAX_MEMO_SETTINGS = 8  # (default region, latest birth year) pairs kept at once
 DIGEST_BYTES = 16  # 128 bits: a collision between two raw values is not a practical event
@@ -34,17 +36,20 @@ PLAIN_KEYS = frozenset(
 )
 
 Tables = dict[str, dict[object, str]]
-_memos: dict[tuple[str | None, int], tuple[Tables, Tables]] = {}
+_memos: dict[tuple[str | None, int], tuple[str | None, Tables]] = {}
 
 
-def tables(region: str | None, max_year: int) -> tuple[Tables, Tables]:
-    """The (plain, digest) memo tables by key for one setting of region and birth year."""
-    found = _memos.get((region, max_year))
+def tables(default_region: str | None, max_year: int) -> tuple[str | None, Tables]:
+    """The checked region (``phone.check_region``: ConfigError for an unknown one) and the memo
+    table of each memoized key for this default region and latest birth year. The tables of
+    ``DIGEST_KEYS`` take ``digest(value)`` as key, the others the value itself."""
+    found = _memos.get((default_region, max_year))
     if found is None:
+        region = check_region(default_region)
         if len(_memos) >= MAX_MEMO_SETTINGS:
             _memos.clear()
-        found = ({key: {} for key in PLAIN_KEYS}, {key: {} for key in DIGEST_KEYS})
-        _memos[(region, max_year)] = found
+        found = (region, {key: {} for key in PLAIN_KEYS | DIGEST_KEYS})
+        _memos[(default_region, max_year)] = found
     return found
 
 

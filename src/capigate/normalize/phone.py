@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
@@ -124,13 +123,11 @@ def _checked_length(digits: str) -> str:
     return digits
 
 
-@lru_cache(maxsize=4096)
 def _is_valid_international(digits: str) -> bool:
     number = _parse("+" + digits, None)
     return number is not None and phonenumbers.is_valid_number(number)
 
 
-@lru_cache(maxsize=16384)
 def _national(digits: str, region: str) -> str:
     return _checked_length(_complete(digits, region))
 

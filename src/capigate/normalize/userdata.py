@@ -24,9 +24,8 @@ from capigate.errors import InvalidField
 from capigate.findings import Finding, warning
 from capigate.normalize import memo
 from capigate.normalize.dates import MAX_BIRTH_YEAR
-from capigate.normalize.fields import hash_phone, hash_text, prepared
+from capigate.normalize.fields import TEXT_RULES, hash_phone, hash_text, prepared
 from capigate.normalize.keys import HASHED_ORDER, USER_DATA_ORDER
-from capigate.normalize.phone import check_region
 
 SPEC_SECTION = "§3.1"
 _RANK = {key: rank for rank, key in enumerate(USER_DATA_ORDER)}  # hashed keys come first
@@ -38,10 +37,10 @@ class _Context:
 
     __slots__ = ("findings", "max_year", "region")
 
-    def __init__(self, region: str | None, max_year: int) -> None:
+    def __init__(self, region: str | None, max_year: int, findings: list[Finding]) -> None:
         self.region = region
         self.max_year = max_year
-        self.findings: list[Finding] = []
+        self.findings = findings
 
     def one(self, key: str, value: object, index: int | None = None) -> str | None:
         """What Meta receives for one value, or None if it is blank or was dropped."""
@@ -88,6 +87,29 @@ class _Context:
             value = value[0]
         return self.one(key, value)
 
+    def settle(
+        self,
+        found: dict[str, Any],
+        key: str,
+        value: object,
+        table: dict[object, str] | None,
+        memo_key: object,
+    ) -> None:
+        """Put what Meta receives for ``key`` in ``found`` (or a finding), the long way, and
+        remember it in ``table`` when it came without a finding."""
+        rank = _RANK.get(key)
+        if rank is None:
+            self.drop(_path(key), "unknown_key", f"{key!r} is not a Meta user_data key")
+            return
+        if value is None:
+            return
+        count = len(self.findings)
+        result = self.hashed(key, value) if rank < _HASHED_COUNT else self.raw(key, value)
+        if result is not None:
+            found[key] = result
+            if table is not None and len(self.findings) == count and type(result) is str:
+                memo.remember(table, memo_key, result)
+
     def drop(self, path: str, rule: str, message: str) -> None:
         self.findings.append(warning(path, rule, f"{message}; the value was dropped", SPEC_SECTION))
 
@@ -110,37 +132,41 @@ def normalize_user_data(
     """
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise InvalidField("user_data", "bad_type", "user_data must be a JSON object")
-    ctx = _Context(check_region(default_region), max_birth_year)
-    plain, digested = memo.tables(ctx.region, max_birth_year)
-    findings = ctx.findings
+    region, tables = memo.tables(default_region, max_birth_year)
+    ctx: _Context | None = None
     found: dict[str, Any] = {}
     for key, value in raw.items():
-        table: dict[object, str] | None = None
-        if type(value) is str:  # the common case: a remembered value costs one lookup
-            table = plain.get(key)
-            memo_key: object = value
-            if table is None:
-                table = digested.get(key)
-                if table is not None:
-                    memo_key = memo.digest(value)
+        table = memo_key = None
+        if type(value) is str:  # the common case: one lookup, or one rule needing no context
+            table = tables.get(key)
             if table is not None:
+                memo_key = memo.digest(value) if key in memo.DIGEST_KEYS else value
                 remembered = table.get(memo_key)
                 if remembered is not None:
                     found[key] = remembered
                     continue
-        rank = _RANK.get(key)
-        if rank is None:
-            ctx.drop(_path(key), "unknown_key", f"{key!r} is not a Meta user_data key")
-            continue
-        if value is None:
-            continue
-        count = len(findings)
-        result = ctx.hashed(key, value) if rank < _HASHED_COUNT else ctx.raw(key, value)
-        if result is not None:
-            found[key] = result
-            if table is not None and len(findings) == count and type(result) is str:
-                memo.remember(table, memo_key, result)
-    return _in_order(found), findings
+            elif key in TEXT_RULES:
+                remembered = _by_text_rule(key, value)
+                if remembered is not None:
+                    found[key] = remembered
+                    continue
+        if ctx is None:
+            ctx = _Context(region, max_birth_year, [])
+        ctx.settle(found, key, value, table, memo_key)
+    return _in_order(found), ctx.findings if ctx is not None else []
+
+
+def _by_text_rule(key: str, value: str) -> str | None:
+    """``TEXT_RULES[key]`` of an ASCII value; None sends it the long way (which also says
+    why a blank, non-ASCII or invalid value gives nothing)."""
+    if value.isascii():
+        text = value.strip()
+        if text:
+            try:
+                return TEXT_RULES[key](text)
+            except InvalidField:
+                return None
+    return None
 
 
 MAX_CACHED_ORDERS = 4096  # distinct key sets whose canonical order is remembered

@@ -11,7 +11,7 @@ from capigate.validate.custom_fields import check_customer_segmentation
 from capigate.validate.rules import child, found, kind
 
 EVENT_ID_MAX_CHARS = 256  # Meta documents no limit; longer ids are almost always a bug
-_HTTP_URL = re.compile(r"(?i)https?://[^\s/?#]+")
+HTTP_URL = re.compile(r"(?i)https?://[^\s/?#]+")
 
 LDU = "LDU"
 LDU_COUNTRIES = (0, 1)  # 0 = geolocate, 1 = USA
@@ -32,7 +32,7 @@ def check_optional_fields(event: Mapping[str, Any], out: list[Finding]) -> None:
     """Append findings for the optional top-level fields of ``event``."""
     _check_event_id(event.get("event_id"), out)
     url = event.get("event_source_url")
-    if url is not None and not (isinstance(url, str) and _HTTP_URL.match(url)):
+    if url is not None and not (isinstance(url, str) and HTTP_URL.match(url)):
         out.append(
             found(
                 "event_source_url_invalid",

@@ -102,6 +102,28 @@ def check_normalized_user_data(
     _check_matching(user_data.keys(), require_baseline, out)
 
 
+def normalized_user_data_is_clean(
+    user_data: Mapping[str, Any], action_source: object, require_baseline: bool
+) -> bool:
+    """True when ``check_normalized_user_data`` would find nothing (the pipeline's fast path).
+
+    The IP and user agent of nearly every event are judged here; rarer clear keys, and any
+    doubt, go to the check itself.
+    """
+    if not user_data or not _CHECKED_HERE.issuperset(user_data):
+        out: list[Finding] = []
+        check_normalized_user_data(user_data, action_source, require_baseline, out)
+        return not out
+    address = user_data.get("client_ip_address")
+    if address is not None and classify(address) is not IpVerdict.PUBLIC:
+        return False
+    agent = user_data.get("client_user_agent")
+    if agent is not None and len(agent) == SHA256_HEX_CHARS and _SHA256_ANY_CASE.fullmatch(agent):
+        return False
+    keys = user_data.keys()
+    return not (require_baseline and keys <= _BROAD_KEYS and _too_broad(keys))
+
+
 def _check_matching(present: AbstractSet[str], require_baseline: bool, out: list[Finding]) -> None:
     if not present:
         out.append(
@@ -279,6 +301,11 @@ _CHECKS: dict[str, _Check] = {
 }
 _NORMALIZED_CHECKS = {
     key: check for key, check in _CHECKS.items() if check not in (_check_hashed, _check_cookie)
+}
+# Keys normalized_user_data_is_clean judges without the full check.
+_CHECKED_HERE = frozenset(key for key in _CHECKS if key not in _NORMALIZED_CHECKS) | {
+    "client_ip_address",
+    "client_user_agent",
 }
 
 
