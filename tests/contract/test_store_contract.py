@@ -184,6 +184,17 @@ async def test_lease_groups_by_pixel_and_test_event_code(
     )
 
 
+async def test_lease_takes_the_longest_due_group_first(store: Store, make_event: MakeEvent) -> None:
+    """Groups are leased by how long their oldest event has been due, not by pixel order."""
+    await store.enqueue([make_event("a", pixel_id="111")], now_s=T0)
+    await store.enqueue([make_event("b", pixel_id="222")], now_s=T0 - 10)
+    await store.enqueue([make_event("c", pixel_id="111", test_event_code="T1")], now_s=T0 - 5)
+    order = []
+    while batch := await store.lease_batch(worker_id="w1", now_s=T0, lease_s=LEASE_S):
+        order.append((batch.pixel_id, batch.test_event_code))
+    assert order == [("222", None), ("111", "T1"), ("111", None)]
+
+
 async def test_leased_event_is_not_leased_again(store: Store, make_event: MakeEvent) -> None:
     """While its lease runs, an event belongs to one worker only."""
     await _enqueue_n(store, make_event, 3)

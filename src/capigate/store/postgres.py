@@ -144,7 +144,7 @@ class PostgresStore(PostgresLifecycle, PostgresIdentity, PostgresWebhooks):
             "lease_expires_at": now_s + lease_s,
             "max_events": max_events,
             "pixel_id": pixel_id,
-            "exclude": list(exclude_pixel_ids),
+            "exclude": frozenset(exclude_pixel_ids),
         }
         async with self._connection() as conn, conn.transaction():
             group = await _ready_group(conn, params, min_age_s)
@@ -288,10 +288,20 @@ async def _original(conn: Conn, params: dict[str, Any]) -> int:
 
 
 async def _ready_group(conn: Conn, params: dict[str, Any], min_age_s: float) -> DictRow | None:
-    """The group to lease: the longest-due event's once it waited, else a full one."""
-    oldest = await (await conn.execute(Q["oldest_due"], params)).fetchone()
-    if oldest is None:
-        return None
-    if rows.is_ready(oldest["next_attempt_at"], params["now"], min_age_s):
-        return oldest
-    return await (await conn.execute(Q["full_group"], params)).fetchone()
+    """The group to lease: the longest-due one once it waited ``min_age_s``, else a full one."""
+    groups = []
+    group = await (await conn.execute(Q["first_due_group"])).fetchone()
+    while group is not None:
+        groups.append(group)
+        found = await conn.execute(Q["next_due_group"], rows.group_params(group))
+        group = await found.fetchone()
+    now_s = params["now"]
+    candidates = rows.due_candidates(groups, now_s, params["pixel_id"], params["exclude"])
+    if candidates and rows.is_ready(candidates[0]["next_attempt_at"], now_s, min_age_s):
+        return candidates[0]
+    for candidate in candidates:
+        count = await conn.execute(Q["count_due"], {**params, **rows.group_params(candidate)})
+        row = await count.fetchone()
+        if row is not None and row["n"] >= params["max_events"]:
+            return candidate
+    return None

@@ -6,8 +6,8 @@ records use ``None``. JSON columns go through the dialect's ``dump``/``load`` fu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from capigate.store.base import OUTBOX_STATUSES, NewEvent, Stats, Status, StoredEvent
 
@@ -87,6 +87,27 @@ def group_params(group: Row) -> dict[str, Any]:
 def is_ready(next_attempt_at: float, now_s: float, min_age_s: float) -> bool:
     """Whether an event due since ``next_attempt_at`` has waited long enough to flush."""
     return now_s - next_attempt_at >= min_age_s
+
+
+R = TypeVar("R", bound=Row)
+
+
+def due_candidates(
+    groups: Iterable[R], now_s: float, pixel_id: str | None, exclude: Collection[str]
+) -> list[R]:
+    """The ``*_due_group`` rows a lease may take, longest-due first (then by event id).
+
+    A group qualifies when its longest-due event is due at ``now_s`` and its pixel passes the
+    filters.
+    """
+    found = [
+        group
+        for group in groups
+        if group["next_attempt_at"] <= now_s
+        and (pixel_id is None or group["pixel_id"] == pixel_id)
+        and group["pixel_id"] not in exclude
+    ]
+    return sorted(found, key=lambda group: (group["next_attempt_at"], group["id"]))
 
 
 def list_filters(

@@ -96,9 +96,9 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
             "lease_expires_at": now_s + lease_s,
             "max_events": max_events,
             "pixel_id": pixel_id,
-            "exclude": _dump(list(exclude_pixel_ids)),
         }
-        columns, leased = await self._writer.run(partial(_lease, params, min_age_s))
+        lease = partial(_lease, params, min_age_s, frozenset(exclude_pixel_ids))
+        columns, leased = await self._writer.run(lease)
         if not leased:
             return None
         events = sorted(rows.stored_events(columns, leased, orjson.loads), key=_by_id)
@@ -248,18 +248,35 @@ def _enqueue(params: list[dict[str, Any]], conn: sqlite3.Connection) -> list[Enq
 
 
 def _lease(
-    params: dict[str, Any], min_age_s: float, conn: sqlite3.Connection
+    params: dict[str, Any],
+    min_age_s: float,
+    exclude: frozenset[str],
+    conn: sqlite3.Connection,
 ) -> tuple[list[str], list[sqlite3.Row]]:
-    oldest = conn.execute(Q["oldest_due"], params).fetchone()
-    if oldest is None:
+    group = _ready_group(params, min_age_s, exclude, conn)
+    if group is None:
         return [], []
-    group = oldest
-    if not rows.is_ready(oldest["next_attempt_at"], params["now"], min_age_s):
-        group = conn.execute(Q["full_group"], params).fetchone()
-        if group is None:
-            return [], []
     cursor = conn.execute(Q["lease_group"], {**params, **rows.group_params(group)})
     return _columns(cursor), cursor.fetchall()
+
+
+def _ready_group(
+    params: dict[str, Any], min_age_s: float, exclude: frozenset[str], conn: sqlite3.Connection
+) -> sqlite3.Row | None:
+    """The group to lease: the longest-due one once it waited ``min_age_s``, else a full one."""
+    groups: list[sqlite3.Row] = []
+    group = conn.execute(Q["first_due_group"]).fetchone()
+    while group is not None:
+        groups.append(group)
+        group = conn.execute(Q["next_due_group"], rows.group_params(group)).fetchone()
+    candidates = rows.due_candidates(groups, params["now"], params["pixel_id"], exclude)
+    if candidates and rows.is_ready(candidates[0]["next_attempt_at"], params["now"], min_age_s):
+        return candidates[0]
+    for candidate in candidates:
+        count = conn.execute(Q["count_due"], {**params, **rows.group_params(candidate)})
+        if count.fetchone()["n"] >= params["max_events"]:
+            return candidate
+    return None
 
 
 def _stats(conn: sqlite3.Connection) -> Stats:

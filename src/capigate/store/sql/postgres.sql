@@ -51,26 +51,31 @@ SELECT id FROM marketing_events
 WHERE pixel_id = %(pixel_id)s AND event_name = %(event_name)s AND event_id = %(event_id)s
   AND dedup_active
 
--- name: oldest_due
--- The longest-due event not locked by another worker; locking it claims its group.
-SELECT pixel_id, test_event_code, next_attempt_at FROM marketing_events
-WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= %(now)s
-  AND (%(pixel_id)s::text IS NULL OR pixel_id = %(pixel_id)s)
-  AND NOT (pixel_id = ANY (%(exclude)s::text[]))
-ORDER BY next_attempt_at, id
+-- name: first_due_group
+-- The first (pixel_id, test_event_code) group of the outbox in index order, with its
+-- longest-due event (the lowest next_attempt_at, then id): one seek in the group index.
+SELECT pixel_id, test_event_code, next_attempt_at, id FROM marketing_events
+WHERE status IN ('queued', 'retry', 'leased')
+ORDER BY pixel_id, test_event_code, next_attempt_at, id
 LIMIT 1
-FOR UPDATE SKIP LOCKED
 
--- name: full_group
--- A group with at least %(max_events)s due events, the longest-due first.
-SELECT pixel_id, test_event_code FROM marketing_events
-WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= %(now)s
-  AND (%(pixel_id)s::text IS NULL OR pixel_id = %(pixel_id)s)
-  AND NOT (pixel_id = ANY (%(exclude)s::text[]))
-GROUP BY pixel_id, test_event_code
-HAVING count(*) >= %(max_events)s
-ORDER BY min(next_attempt_at)
+-- name: next_due_group
+-- The group after %(pixel_id)s/%(test_event_code)s, as first_due_group. Walking the groups
+-- this way (a loose index scan) costs one seek per group, however many events are queued, so
+-- leasing stays cheap with a deep outbox and when the pixels that hold it are excluded.
+SELECT pixel_id, test_event_code, next_attempt_at, id FROM marketing_events
+WHERE status IN ('queued', 'retry', 'leased')
+  AND (pixel_id, test_event_code) > (%(pixel_id)s, %(test_event_code)s)
+ORDER BY pixel_id, test_event_code, next_attempt_at, id
 LIMIT 1
+
+-- name: count_due
+-- How many events of one group are due now, counting no further than %(max_events)s.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM marketing_events
+    WHERE pixel_id = %(pixel_id)s AND test_event_code = %(test_event_code)s
+      AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= %(now)s
+    LIMIT %(max_events)s) AS due
 
 -- name: lease_group
 -- Lease the longest-due events of one group; rows another worker holds are skipped, and a row

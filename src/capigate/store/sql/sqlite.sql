@@ -40,28 +40,33 @@ SELECT id FROM marketing_events
 WHERE pixel_id = :pixel_id AND event_name = :event_name AND event_id = :event_id
   AND dedup_active
 
--- name: oldest_due
--- The longest-due event (and so its group), within the pixel filters.
-SELECT pixel_id, test_event_code, next_attempt_at
-FROM marketing_events INDEXED BY marketing_events_due
-WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
-  AND (:pixel_id IS NULL OR pixel_id = :pixel_id)
-  AND pixel_id NOT IN (SELECT value FROM json_each(:exclude))
-ORDER BY next_attempt_at, id
+-- name: first_due_group
+-- The first (pixel_id, test_event_code) group of the outbox in index order, with its
+-- longest-due event (the lowest next_attempt_at, then id): one seek in the group index.
+SELECT pixel_id, test_event_code, next_attempt_at, id
+FROM marketing_events INDEXED BY marketing_events_group_due
+WHERE status IN ('queued', 'retry', 'leased')
+ORDER BY pixel_id, test_event_code, next_attempt_at
 LIMIT 1
 
--- name: full_group
--- A group with at least :max_events due events, the longest-due first. Scans only what is due
--- now (not retries waiting for later), so a large retry backlog does not slow every poll.
-SELECT pixel_id, test_event_code
-FROM marketing_events INDEXED BY marketing_events_due
-WHERE status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
-  AND (:pixel_id IS NULL OR pixel_id = :pixel_id)
-  AND pixel_id NOT IN (SELECT value FROM json_each(:exclude))
-GROUP BY pixel_id, test_event_code
-HAVING count(*) >= :max_events
-ORDER BY min(next_attempt_at)
+-- name: next_due_group
+-- The group after :pixel_id/:test_event_code, as first_due_group. Walking the groups this way
+-- (a loose index scan) costs one seek per group, however many events are queued, so leasing
+-- stays cheap with a deep outbox and when the pixels that hold it are excluded.
+SELECT pixel_id, test_event_code, next_attempt_at, id
+FROM marketing_events INDEXED BY marketing_events_group_due
+WHERE status IN ('queued', 'retry', 'leased')
+  AND (pixel_id, test_event_code) > (:pixel_id, :test_event_code)
+ORDER BY pixel_id, test_event_code, next_attempt_at
 LIMIT 1
+
+-- name: count_due
+-- How many events of one group are due now, counting no further than :max_events.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM marketing_events INDEXED BY marketing_events_group_due
+    WHERE pixel_id = :pixel_id AND test_event_code = :test_event_code
+      AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
+    LIMIT :max_events)
 
 -- name: lease_group
 -- Lease the longest-due events of one group; the caller holds the write lock.
