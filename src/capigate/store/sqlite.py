@@ -89,7 +89,7 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
         pixel_id: str | None = None,
         exclude_pixel_ids: Collection[str] = (),
     ) -> Batch | None:
-        """Lease due events of one group inside one write transaction."""
+        """Lease due events of one group in one write transaction; read them on the reader."""
         params = {
             "worker_id": worker_id,
             "now": now_s,
@@ -98,10 +98,11 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
             "pixel_id": pixel_id,
         }
         lease = partial(_lease, params, min_age_s, frozenset(exclude_pixel_ids))
-        columns, leased = await self._writer.run(lease)
-        if not leased:
+        ids = await self._writer.run(lease)
+        if not ids:
             return None
-        events = sorted(rows.stored_events(columns, leased, orjson.loads), key=_by_id)
+        read = partial(_events, Q["events_by_id"], {"ids": _dump(ids)})
+        events = await self._reader.run(read)  # committed: the reader sees the lease
         return Batch(events[0].pixel_id, events[0].test_event_code, events, now_s + lease_s)
 
     async def ack(
@@ -203,10 +204,6 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
         return await self._writer.run(partial(_rowcount, Q[name], params))
 
 
-def _by_id(event: StoredEvent) -> int:
-    return event.id
-
-
 def _dump_or_none(value: Any) -> str | None:
     return None if value is None else _dump(value)
 
@@ -252,12 +249,12 @@ def _lease(
     min_age_s: float,
     exclude: frozenset[str],
     conn: sqlite3.Connection,
-) -> tuple[list[str], list[sqlite3.Row]]:
+) -> list[int]:
     group = _ready_group(params, min_age_s, exclude, conn)
     if group is None:
-        return [], []
-    cursor = conn.execute(Q["lease_group"], {**params, **rows.group_params(group)})
-    return _columns(cursor), cursor.fetchall()
+        return []
+    leased = conn.execute(Q["lease_group"], {**params, **rows.group_params(group)})
+    return [row[0] for row in leased]
 
 
 def _ready_group(

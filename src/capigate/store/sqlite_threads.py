@@ -44,6 +44,7 @@ def connect(path: str, *, synchronous: str, read_only: bool = False) -> sqlite3.
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute("PRAGMA temp_store = MEMORY")  # RETURNING buffers each lease's rows there
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc
     return conn

@@ -93,6 +93,11 @@ WHERE id = ANY (ARRAY(
     FOR UPDATE SKIP LOCKED))
 RETURNING *
 
+-- name: events_by_id
+-- The records with these ids, by id. (lease_group returns its rows itself here; SQLite leases
+-- ids on its writer and reads the rows with this on its reader.)
+SELECT * FROM marketing_events WHERE id = ANY (%(ids)s::bigint[]) ORDER BY id
+
 -- name: ack
 UPDATE marketing_events
 SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s, updated_at = %(now)s,

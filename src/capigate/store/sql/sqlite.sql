@@ -69,7 +69,9 @@ SELECT count(*) AS n FROM (
     LIMIT :max_events)
 
 -- name: lease_group
--- Lease the longest-due events of one group; the caller holds the write lock.
+-- Lease the longest-due events of one group; the caller holds the write lock. Only the ids
+-- come back: the rows are read with events_by_id on the reader connection, which keeps the
+-- single writer free for the next lease or ack.
 UPDATE marketing_events
 SET status = 'leased', lease_owner = :worker_id, lease_expires_at = :lease_expires_at,
     next_attempt_at = :lease_expires_at, updated_at = :now
@@ -79,7 +81,11 @@ WHERE id IN (
       AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
     ORDER BY next_attempt_at, id
     LIMIT :max_events)
-RETURNING *
+RETURNING id
+
+-- name: events_by_id
+-- The records with these ids (a JSON array), by id.
+SELECT * FROM marketing_events WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
 
 -- name: ack
 UPDATE marketing_events
