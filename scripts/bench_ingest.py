@@ -65,7 +65,7 @@ def event(tag: str, n: int, now_s: int) -> dict[str, Any]:
             "email": f"user{n}@example.com",
             "phone": f"+99890{n % 10_000_000:07d}",
             "first_name": "Alice",
-            "ip": "203.0.113.7",
+            "ip": "93.184.216.34",  # public: no client_ip_not_public warning
             "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0",
             "fbp": "fb.1.1596403881668.1116446470",
         },
