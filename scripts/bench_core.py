@@ -2,23 +2,34 @@
 
     make bench-core            # or: .venv/bin/python scripts/bench_core.py [--events N]
 
-The events are generated from a fixed seed, so every run measures the same inputs. They come
-from ``--users`` people (default: events / 5), as real traffic does: one person's landing
-visit, lead, bot start and payment share their contact fields. Inputs: emails,
-phones in several formats and countries (UZ national numbers, normalized with default region
-UZ), names with accents and Cyrillic, cities, states, zips, countries, birth dates in several
-formats, gender words, external ids, IPs, user agents, fbp/fbc, custom_data with value,
-currency and contents, and a mix of action sources, all within the 7-day window.
+The events are generated from a fixed seed, so every run measures the same inputs. Two
+variants of the same size are measured:
 
-Three contenders, each timed over all events, best of ``--repeat`` runs:
+* funnel: events from ``--users`` people (default: events / 5), as real traffic does: one
+  person's landing visit, lead, bot start and payment share their contact fields, so caches of
+  repeated values help;
+* unique: every event a different person, so every per-value cache misses.
 
-* capigate: ``capigate.pipeline.prepare`` + ``capigate.payload.dumps`` (parse, normalize,
-  hash, build, validate, estimate, serialize);
+Inputs: emails, phones in several formats and countries (UZ national numbers, normalized with
+default region UZ), names with accents and Cyrillic, cities, states, zips, countries, birth dates
+in several formats, gender words, external ids, IPs, user agents, fbp/fbc, custom_data with
+value, currency and contents, and a mix of action sources, all within the 7-day window.
+
+Three contenders, best of ``--repeat`` rounds; every round of every contender runs in a fresh
+forked process, so no cache carries over from an earlier round:
+
+* capigate: ``capigate.pipeline.prepare`` + ``capigate.payload.dumps`` on every event (parse,
+  normalize, hash, build, validate, estimate, serialize);
 * sdk: ``facebook_business.adobjects.serverside`` ``UserData``/``CustomData``/``Content``/
-  ``Event`` built from the same inputs, then ``event.normalize()`` (no serialization; events
-  the SDK rejects with an exception are counted and skipped);
+  ``Event`` built from the same inputs, then ``event.normalize()`` (no serialization). The SDK
+  raises on values it cannot normalize (e.g. country "Uzbekistan"); an untimed pass first finds
+  those events, and the SDK is timed on the events it accepts only, so its time per event is
+  that of a successful event;
 * floor: SHA-256 of the same user_data fields + ``orjson.dumps`` of the event, the least
   work any gateway must do.
+
+Wall-clock events/s and CPU time per event are both shown; on a shared machine the CPU time is
+the steadier figure, so the targets are judged on it (the wall-clock ratios are printed too).
 
 ``--profile`` runs cProfile over the capigate path and prints the top functions by module.
 """
@@ -30,11 +41,13 @@ import cProfile
 import gc
 import hashlib
 import io
+import multiprocessing
 import pstats
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 import orjson
@@ -227,6 +240,9 @@ def generate(count: int, users: int, seed: int = SEED) -> list[dict[str, Any]]:
 # --- the three contenders ---------------------------------------------------------------
 
 
+Runner = Callable[[Sequence[dict[str, Any]]], int]
+
+
 def run_capigate(events: Sequence[dict[str, Any]]) -> int:
     """prepare + dumps for every event; returns how many came out without an error."""
     options = PipelineOptions(default_region="UZ")
@@ -350,54 +366,83 @@ def _sdk_builder() -> Callable[[dict[str, Any]], Any]:
     return build
 
 
-def run_sdk(events: Sequence[dict[str, Any]]) -> int:
-    """Build the SDK's objects and normalize(); returns how many the SDK did not reject."""
+def sdk_accepts(events: Sequence[dict[str, Any]]) -> list[bool]:
+    """For each event, whether the SDK normalizes it without raising (an untimed pass)."""
     build = _sdk_builder()
-    ok = 0
+    accepted = []
     for event in events:
         try:
             build(event).normalize()
-        except (TypeError, ValueError):
-            continue  # the SDK raises on values it cannot normalize (e.g. "Uzbekistan")
-        ok += 1
-    return ok
+        except (TypeError, ValueError):  # e.g. "Uzbekistan" is not a country code it knows
+            accepted.append(False)
+        else:
+            accepted.append(True)
+    return accepted
+
+
+def sdk_runner() -> Runner:
+    """Build the SDK's objects and normalize() each event (imports done before timing)."""
+    build = _sdk_builder()
+
+    def run(events: Sequence[dict[str, Any]]) -> int:
+        for event in events:
+            build(event).normalize()
+        return len(events)
+
+    return run
 
 
 # --- measuring ---------------------------------------------------------------------------
 
 
-Runner = Callable[[Sequence[dict[str, Any]]], int]
-
-
 @dataclass(frozen=True, slots=True)
 class Result:
-    """One contender's best run: wall-clock events/s, CPU µs per event, events handled."""
+    """One contender's best round: wall-clock events/s, CPU µs per event, events timed, and
+    how many of those came out right."""
 
     rate: float
     cpu_us: float
+    timed: int
     handled: int
 
 
-def measure(
-    runners: dict[str, Runner], events: list[dict[str, Any]], repeat: int
-) -> dict[str, Result]:
-    """Each runner's best wall-clock and best CPU time over ``repeat`` rounds.
+def _timed(run: Runner, events: Sequence[dict[str, Any]], conn: Connection) -> None:
+    gc.collect()
+    start, start_cpu = time.perf_counter(), time.process_time()
+    handled = run(events)
+    conn.send((time.perf_counter() - start, time.process_time() - start_cpu, handled))
 
-    Rounds interleave the runners, so a noisy neighbour slows all of them alike; CPU time
-    (``process_time``) is shown too because it hardly moves when the machine is shared.
+
+def _fresh_process(run: Runner, events: Sequence[dict[str, Any]]) -> tuple[float, float, int]:
+    """Run once in a forked child: the events are shared, no cache of an earlier round is."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_timed, args=(run, events, sender))
+    child.start()
+    wall_s, cpu_s, handled = receiver.recv()
+    child.join()
+    return wall_s, cpu_s, handled
+
+
+def measure(
+    runners: dict[str, tuple[Runner, Sequence[dict[str, Any]]]], repeat: int
+) -> dict[str, Result]:
+    """Each runner's best wall-clock and best CPU time over ``repeat`` rounds on its events.
+
+    Rounds interleave the runners, so a noisy neighbour slows all of them alike.
     """
     wall = dict.fromkeys(runners, float("inf"))
     cpu = dict.fromkeys(runners, float("inf"))
     handled = dict.fromkeys(runners, 0)
     for _ in range(repeat):
-        for name, run in runners.items():
-            gc.collect()
-            start, start_cpu = time.perf_counter(), time.process_time()
-            handled[name] = run(events)
-            wall[name] = min(wall[name], time.perf_counter() - start)
-            cpu[name] = min(cpu[name], time.process_time() - start_cpu)
-    n = len(events)
-    return {name: Result(n / wall[name], cpu[name] / n * 1e6, handled[name]) for name in runners}
+        for name, (run, events) in runners.items():
+            wall_s, cpu_s, handled[name] = _fresh_process(run, events)
+            wall[name], cpu[name] = min(wall[name], wall_s), min(cpu[name], cpu_s)
+    results = {}
+    for name, (_, events) in runners.items():
+        n = len(events)
+        results[name] = Result(n / wall[name], cpu[name] / n * 1e6, n, handled[name])
+    return results
 
 
 def _module_of(filename: str) -> str:
@@ -436,66 +481,79 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--users",
         type=int,
         default=0,
-        help="people the events come from (default: events / 5, a short funnel each)",
+        help="people of the funnel variant (default: events / 5, a short funnel each)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (best counts)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per contender (best counts)")
     parser.add_argument("--profile", action="store_true", help="profile the capigate path")
     args = parser.parse_args(argv)
     console = Console()
-    users = args.users or max(1, args.events // EVENTS_PER_USER)
-    events = generate(args.events, users)
+    funnel_users = args.users or max(1, args.events // EVENTS_PER_USER)
     if args.profile:
-        profile(events, console)
+        profile(generate(args.events, funnel_users), console)
         return
-    runners: dict[str, Runner] = {CAPIGATE: run_capigate, SDK: run_sdk, FLOOR: run_floor}
-    results = measure(runners, events, args.repeat)
-    report(results, len(events), users, args.repeat, console)
+    sdk = sdk_runner()
+    for variant, users in (("funnel", funnel_users), ("unique identities", args.events)):
+        events = generate(args.events, users)
+        accepted = [event for event, ok in zip(events, sdk_accepts(events), strict=True) if ok]
+        runners: dict[str, tuple[Runner, Sequence[dict[str, Any]]]] = {
+            CAPIGATE: (run_capigate, events),
+            SDK: (sdk, accepted),
+            FLOOR: (run_floor, events),
+        }
+        results = measure(runners, args.repeat)
+        title = f"{variant}: {len(events):,} events from {users:,} people, best of {args.repeat}"
+        report(results, title, len(events), console)
 
 
-def report(
-    results: dict[str, Result], count: int, users: int, repeat: int, console: Console
-) -> None:
+def report(results: dict[str, Result], title: str, count: int, console: Console) -> None:
     """The table of throughputs and the two ratios against their targets."""
-    title = f"core throughput, {count:,} events from {users:,} users, best of {repeat}"
     table = Table(title=title)
-    for column in ("contender", "events/s", "µs/event", "CPU µs/event", "events handled"):
+    columns = ("contender", "events/s", "wall µs/event", "CPU µs/event", "timed", "ok")
+    for column in columns:
         table.add_column(column, justify="left" if column == "contender" else "right")
     for name, r in results.items():
         table.add_row(
-            name, f"{r.rate:,.0f}", f"{1e6 / r.rate:.1f}", f"{r.cpu_us:.1f}", f"{r.handled:,}"
+            name,
+            f"{r.rate:,.0f}",
+            f"{1e6 / r.rate:.1f}",
+            f"{r.cpu_us:.1f}",
+            f"{r.timed:,}",
+            f"{r.handled:,}",
         )
     console.print(table)
     ours, sdk, floor = (results[name] for name in (CAPIGATE, SDK, FLOOR))
     _verdict(
         console,
         "capigate / SDK  ",
-        wall=ours.rate / sdk.rate,
         cpu=sdk.cpu_us / ours.cpu_us,
+        wall=ours.rate / sdk.rate,
         target=SDK_TARGET,
         at_least=True,
     )
     _verdict(
         console,
         "floor / capigate",
-        wall=floor.rate / ours.rate,
         cpu=ours.cpu_us / floor.cpu_us,
+        wall=floor.rate / ours.rate,
         target=FLOOR_TARGET,
         at_least=False,
     )
     console.print(
-        "capigate handled = events without an error finding; SDK handled = events its "
-        "normalize() did not raise on."
+        f"timed = events each contender was timed on; ok = events without an error finding "
+        f"(capigate) or normalized without an exception (SDK). The SDK rejected "
+        f"{count - sdk.timed:,} of {count:,} events; they are left out of its time.\n"
     )
 
 
 def _verdict(
-    console: Console, label: str, *, wall: float, cpu: float, target: float, at_least: bool
+    console: Console, label: str, *, cpu: float, wall: float, target: float, at_least: bool
 ) -> None:
-    met = wall >= target if at_least else wall <= target
+    met = cpu >= target if at_least else cpu <= target
     sign = ">=" if at_least else "<="
     console.print(
-        f"{label} = {wall:.2f}x wall, {cpu:.2f}x CPU (target {sign} {target:g}x): "
+        f"{label} = {cpu:.2f}x by CPU time (target {sign} {target:g}x): "
         + ("[green]met[/]" if met else "[red]missed[/]")
+        + f"; {wall:.2f}x by wall-clock throughput"
     )
 
 

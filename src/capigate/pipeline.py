@@ -10,6 +10,12 @@
    ``event_time`` becomes seconds);
 4. estimate its match quality (``capigate.quality``).
 
+The user_data of step 1 is trusted in steps 2 and 3: its values are not type-checked again, nor
+its hashes re-matched. An event that breaks no rule, the common case, takes one walk instead of
+steps 2 and 3: ``capigate.validate.clean`` writes its wire form and recognises that neither step
+would find anything; any other event takes the two steps, which say what is wrong. Both ways
+give the same result (``tests/unit/test_pipeline_fused.py`` compares them).
+
 Nothing here reads a clock: ``now_s`` comes from the caller.
 """
 
@@ -61,7 +67,7 @@ class Prepared:
     @property
     def ok(self) -> bool:
         """True when no finding is an error: the payload can be sent as it is."""
-        return not any(f.is_error for f in self.findings)
+        return not self.findings or not any(f.is_error for f in self.findings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +99,13 @@ def prepare(event: Any, *, now_s: float, options: PipelineOptions = DEFAULT_OPTI
     ``event`` is a JSON object in Meta's shape whose ``user_data`` holds raw values under
     Meta's key names (``em``, ``ph``, ...); anything else is reported, never raised.
     """
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):
         message = "an event must be a JSON object"
         return Prepared({}, (error("$", "event_not_object", message, "§2"),), estimate({}))
     findings: list[Finding] = []
     raw_user_data = event.get("user_data")
     normalized = False
-    if isinstance(raw_user_data, Mapping):
+    if type(raw_user_data) is dict or isinstance(raw_user_data, Mapping):
         normalized = True
         user_data, user_findings = normalize_user_data(
             raw_user_data,

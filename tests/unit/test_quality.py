@@ -99,3 +99,13 @@ def test_adding_keys_never_lowers_the_score(base: set[str], added: set[str]) -> 
     before = estimate(dict.fromkeys(base, H)).score
     after = estimate(dict.fromkeys(base | added, H)).score
     assert 1 <= before <= after <= 10
+
+
+def test_remembered_estimates_stay_bounded_and_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key sequences are remembered up to a limit, then forgotten; the answer never changes."""
+    monkeypatch.setattr(quality, "MAX_CACHED_KEY_SETS", 1)
+    monkeypatch.setattr(quality, "_by_keys", {})
+    first = estimate({"em": H})
+    assert estimate({"ph": H}).keys == ("ph",)
+    assert estimate({"em": H}) == first
+    assert len(quality._by_keys) == 1

@@ -6,13 +6,14 @@ import copy
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capigate.findings import Finding
 from capigate.models import parse_wire
 from capigate.normalize import normalize_user_data
-from capigate.validate import ValidationOptions
+from capigate.validate import ValidationOptions, clean
 from capigate.validate.clean import clean_wire
 from capigate.validate.event import check_event
 from tests.unit.test_validate_factory import EXTINFO, NOW_S, make_event
@@ -140,3 +141,81 @@ def test_an_event_with_a_warning_takes_the_long_way() -> None:
     user_data, _ = normalize_user_data(event["user_data"])
     assert clean_wire(event, user_data, NOW_S, OPTIONS[0]) is None
     assert [f.rule for f in slow_path(event, user_data, OPTIONS[0])[1]] == ["event_id_missing"]
+
+
+def _ev(source: str, **overrides: Any) -> dict[str, Any]:
+    return make_event(source, user_data=dict(RAW_USER_DATA), **overrides)
+
+
+def _purchase(source: str = "chat", **custom: Any) -> dict[str, Any]:
+    event = make_event(source, event_name="Purchase", user_data=dict(RAW_USER_DATA))
+    event["custom_data"] = {"value": 9.99, "currency": "USD", **custom}
+    return event
+
+
+def _app(**app_data: Any) -> dict[str, Any]:
+    event = _ev("app")
+    event["app_data"] |= app_data
+    return event
+
+
+@pytest.mark.parametrize(
+    ("event", "fast"),
+    [
+        (_ev("chat", event_name=""), False),
+        (_ev("chat", event_source_url=5), False),
+        (_ev("chat", referrer_url=""), True),
+        (_ev("chat", referrer_url=7), False),
+        (_ev("chat", referrer_url="https://a.b/"), True),
+        (_ev("chat", messaging_channel=1), False),
+        (_ev("chat", custom_data={"value": None}), True),
+        (_ev("chat", custom_data={"value": 1}), False),
+        (_ev("chat", custom_data={"num_items": 1}), False),
+        (_ev("chat", custom_data={"email": "a"}), False),
+        (_ev("chat", custom_data=[1]), False),
+        (_purchase(value=None), False),
+        (_purchase(currency=None), False),
+        (_purchase(currency="usd", value=0), True),
+        (_purchase(value=-1), False),
+        (_purchase(value="9.99"), False),
+        (_purchase(contents=[{"id": "a", "quantity": 1, "item_price": 1}]), True),
+        (_purchase(contents=[{"id": "a", "quantity": 1, "item_price": "1"}]), False),
+        (_purchase(contents=[{"id": "a", "quantity": 0}]), False),
+        (_purchase(contents=[{"id": "a", "quantity": 1, "brand": "b"}]), False),
+        (_purchase(contents=[["a"]]), False),
+        (_purchase(contents=[]), False),
+        (_purchase(content_type="product_group", order_id="o-1"), True),
+        (_purchase(order_id=""), False),
+        (_purchase(plan={}), True),
+        (_app(application_tracking_enabled=True), True),
+        (_app(application_tracking_enabled=2), False),
+        (_app(advertiser_tracking_enabled=None), False),
+        (_app(extinfo=[*EXTINFO[:4], " ", *EXTINFO[5:]]), False),
+        (_app(extinfo=["x2", *EXTINFO[1:]]), False),
+        (_app(extinfo=EXTINFO[:15]), False),
+        (_app(vendor_id="v"), False),
+        (_ev("chat", app_data={"extinfo": EXTINFO}), False),
+        (_ev("app", app_data=None), False),
+        (make_event("website", user_data={"em": "a@b.co"}), False),
+        (_ev("website", event_source_url=None), False),
+        (make_event("chat", user_data={**RAW_USER_DATA, "client_user_agent": "A" * 64}), False),
+        (make_event("chat", user_data={**RAW_USER_DATA, "client_ip_address": "10.0.0.1"}), False),
+        (make_event("chat", user_data={"ct": "Tashkent", "ge": "m"}), False),
+        (make_event("app", user_data={**RAW_USER_DATA, "madid": "m-1"}), True),
+        (make_event("chat", user_data={**RAW_USER_DATA, "madid": "m-1"}), False),
+        (_ev("chat", event_time=int(NOW_S) * 1000), False),
+        (_ev("physical_store", event_time=NOW_S - 9 * 86_400), True),
+    ],
+)  # fmt: skip
+def test_each_rule_near_the_edge_agrees(event: dict[str, Any], fast: bool) -> None:
+    """Borderline values either take the fast path with the long way's result or step aside."""
+    assert assert_agrees(copy.deepcopy(event), OPTIONS[0]) is fast
+
+
+def test_custom_data_plans_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The remembered custom_data key orders start afresh at their limit."""
+    monkeypatch.setattr(clean, "MAX_CACHED_PLANS", 1)
+    monkeypatch.setattr(clean, "_custom_plans", {})
+    for custom in ({"a": 1}, {"b": 1}):
+        assert_agrees(_ev("chat", custom_data=custom), OPTIONS[0])
+    assert len(clean._custom_plans) == 1

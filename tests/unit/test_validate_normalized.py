@@ -9,13 +9,27 @@ from hypothesis import strategies as st
 
 from capigate.findings import Finding
 from capigate.normalize import normalize_user_data
-from capigate.validate.user_data import check_normalized_user_data, check_user_data
+from capigate.validate.user_data import (
+    check_normalized_user_data,
+    check_user_data,
+    normalized_user_data_is_clean,
+)
 from tests.unit.test_normalize_memo import VALUES
 from tests.unit.test_normalize_properties import KEYS, REGIONS
 
 SOURCES = st.sampled_from(["website", "app", "chat", "business_messaging", None])
 CLEAR_VALUES = st.sampled_from(
-    ["10.0.0.1", "84.54.70.5", "2001:db8::1", "1" * 64, "a" * 64, "123456789012345", "0000", "x"]
+    [
+        "10.0.0.1",
+        "84.54.70.5",
+        "2001:db8::1",
+        "1" * 64,
+        "a" * 64,
+        "123456789012345",
+        "0000",
+        "x",
+        "Mozilla/5.0",
+    ]
 )
 
 
@@ -36,3 +50,4 @@ def test_normalized_user_data_gets_the_same_findings_either_way(
     check_user_data(user_data, source, baseline, full)
     check_normalized_user_data(user_data, source, baseline, short)
     assert short == full
+    assert normalized_user_data_is_clean(user_data, source, baseline) == (not full)

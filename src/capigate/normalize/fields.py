@@ -72,25 +72,6 @@ def normalize_text(key: str, text: str, region: str | None, max_year: int) -> st
     return rule(text, region, max_year)
 
 
-def hash_text(key: str, text: str, region: str | None, max_year: int) -> str:
-    """What Meta receives for prepared ``text``: SHA-256 hex, a canonical hash, or the raw value."""
-    rule = _RULES.get(key)
-    if rule is None:
-        return RAW_CHECKS[key](text)
-    if len(text) >= SHA256_HEX_LEN and is_hashed(text):
-        return canonical_hashed(text)
-    if key not in CACHED_KEYS:
-        return sha256(rule(text, region, max_year).encode()).hexdigest()
-    cache_key = (key, text, region, max_year)
-    digest = _hash_cache.get(cache_key)
-    if digest is None:
-        digest = sha256(rule(text, region, max_year).encode()).hexdigest()
-        if len(_hash_cache) >= MAX_CACHED_HASHES:
-            _hash_cache.clear()
-        _hash_cache[cache_key] = digest
-    return digest
-
-
 def _hash_of(rule: Callable[[str], str]) -> Callable[[str], str]:
     def hash_(text: str) -> str:
         if len(text) >= SHA256_HEX_LEN and is_hashed(text):
@@ -106,6 +87,26 @@ TEXT_RULES: dict[str, Callable[[str], str]] = {
     "em": _hash_of(normalize_email),
     "external_id": _hash_of(normalize_external_id),
 }
+
+
+def hash_text(key: str, text: str, region: str | None, max_year: int) -> str:
+    """What Meta receives for prepared ``text``: SHA-256 hex, a canonical hash, or the raw value."""
+    text_rule = TEXT_RULES.get(key)
+    if text_rule is not None:  # never-hash keys, em, external_id
+        return text_rule(text)
+    rule = _RULES[key]
+    if len(text) >= SHA256_HEX_LEN and is_hashed(text):
+        return canonical_hashed(text)
+    if key not in CACHED_KEYS:
+        return sha256(rule(text, region, max_year).encode()).hexdigest()
+    cache_key = (key, text, region, max_year)
+    digest = _hash_cache.get(cache_key)
+    if digest is None:
+        digest = sha256(rule(text, region, max_year).encode()).hexdigest()
+        if len(_hash_cache) >= MAX_CACHED_HASHES:
+            _hash_cache.clear()
+        _hash_cache[cache_key] = digest
+    return digest
 
 
 def hash_phone(text: str, region: str | None) -> tuple[str, bool]:

@@ -136,34 +136,35 @@ def normalize_user_data(
     ctx: _Context | None = None
     found: dict[str, Any] = {}
     for key, value in raw.items():
-        table = memo_key = None
+        table = memo_key = result = None
         if type(value) is str:  # the common case: one lookup, or one rule needing no context
             table = tables.get(key)
             if table is not None:
                 memo_key = memo.digest(value) if key in memo.DIGEST_KEYS else value
-                remembered = table.get(memo_key)
-                if remembered is not None:
-                    found[key] = remembered
-                    continue
+                result = table.get(memo_key)
+                if result is None and key != "ph":  # a phone may come with a warning
+                    result = _by_rule(key, value, region, max_birth_year)
+                    if result is not None:
+                        memo.remember(table, memo_key, result)
             elif key in TEXT_RULES:
-                remembered = _by_text_rule(key, value)
-                if remembered is not None:
-                    found[key] = remembered
-                    continue
+                result = _by_rule(key, value, region, max_birth_year)
+            if result is not None:
+                found[key] = result
+                continue
         if ctx is None:
             ctx = _Context(region, max_birth_year, [])
         ctx.settle(found, key, value, table, memo_key)
     return _in_order(found), ctx.findings if ctx is not None else []
 
 
-def _by_text_rule(key: str, value: str) -> str | None:
-    """``TEXT_RULES[key]`` of an ASCII value; None sends it the long way (which also says
-    why a blank, non-ASCII or invalid value gives nothing)."""
+def _by_rule(key: str, value: str, region: str | None, max_year: int) -> str | None:
+    """``hash_text`` of an ASCII value, the short way; None sends it the long way (which also
+    says why a blank, non-ASCII or invalid value gives nothing)."""
     if value.isascii():
         text = value.strip()
         if text:
             try:
-                return TEXT_RULES[key](text)
+                return hash_text(key, text, region, max_year)
             except InvalidField:
                 return None
     return None
