@@ -396,7 +396,7 @@ def cli() -> int:
     modes = ["bench", "load", "floor", "prefill"]
     parser.add_argument("mode", nargs="?", default="bench", choices=modes)
     parser.add_argument("--db", default="")
-    parser.add_argument("--workers", type=int, default=2, help="also run the gateway with N")
+    parser.add_argument("--workers", type=int, default=1, help="also run a gateway with N procs")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=16)

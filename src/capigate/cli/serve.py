@@ -32,8 +32,8 @@ _BANNER_WIDTH = 72
 @click.option(
     "--workers",
     type=int,
-    help="Processes sharing the port; browser rate limits apply per process.  "
-    "[env: CAPIGATE_WORKERS; default 1]",
+    help="Processes sharing the port (for PostgreSQL; on SQLite they take turns writing); "
+    "browser rate limits apply per process.  [env: CAPIGATE_WORKERS; default 1]",
 )
 def serve(
     host: str | None, port: int | None, db: str | None, config: str | None, workers: int | None
