@@ -283,6 +283,62 @@ async def test_at_most_concurrency_batches_are_in_flight_per_pixel() -> None:
         assert len(await r.events(Status.DELIVERED)) == 6
 
 
+class GatedStore(InMemoryStore):
+    """A store whose acknowledgements and retries wait for ``gate``, as a slow database would."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.gate = asyncio.Event()
+
+    async def ack(self, ids: Any, **kw: Any) -> int:
+        await self.gate.wait()
+        return await super().ack(ids, **kw)
+
+    async def schedule_retry(self, ids: Any, **kw: Any) -> int:
+        await self.gate.wait()
+        return await super().schedule_retry(ids, **kw)
+
+
+async def _requests_while_settling(status: int) -> int:
+    """Requests sent with concurrency 1 while the first batch's settlement is held."""
+    sent: list[int] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(len(orjson.loads(request.content)["data"]))
+        if status != 200:
+            return httpx.Response(status, json={"error": {"message": "down", "code": 2}})
+        return httpx.Response(200, json={"events_received": 1, "fbtrace_id": "T"})
+
+    settings = dataclasses.replace(
+        FAST, batch_size=1, concurrency=1, flush_interval_s=0.0, poll_interval_s=0.01
+    )
+    clock = FrozenClock(NOW_S)
+    store = GatedStore(clock=clock)
+    async with rig(settings=settings, store=store, clock=clock,
+                   transport=httpx.MockTransport(answer)) as r:  # fmt: skip
+        await r.enqueue([new_event(1), new_event(2)])
+        running = asyncio.create_task(r.worker.run())
+        for _ in range(200):
+            if len(sent) >= 2:
+                break
+            await asyncio.sleep(0.005)
+        during = len(sent)
+        store.gate.set()
+        r.worker.stop()
+        await asyncio.wait_for(running, timeout=5)
+    return during
+
+
+async def test_a_delivered_batch_gives_its_place_up_before_it_is_saved() -> None:
+    """With concurrency 1 the next batch is sent while the first acknowledgement is saved."""
+    assert await _requests_while_settling(200) == 2
+
+
+async def test_a_failed_batch_keeps_its_place_until_it_is_settled() -> None:
+    """A retry is saved before the pixel's next batch goes out (no sends past a failure)."""
+    assert await _requests_while_settling(500) == 1
+
+
 async def test_stop_lets_the_batch_in_flight_finish() -> None:
     """run() returns after stop(), once the batch being sent is settled."""
     gate = asyncio.Event()

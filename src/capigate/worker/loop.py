@@ -1,8 +1,10 @@
 """The delivery loop: lease a batch, build the body, send, classify, decide, persist.
 
 One task per leased batch. The loop leases only for pixels that have room (``concurrency``
-batches in flight each) and a closed circuit, by leaving the others out of ``lease_batch``:
-a leased event never waits behind a semaphore while its lease runs out. A batch is one
+batches sending each) and a closed circuit, by leaving the others out of ``lease_batch``:
+a leased event never waits behind a semaphore while its lease runs out. A delivered batch
+gives its place up as soon as its last request is answered, so the next lease and request
+overlap with saving the acknowledgement. A batch is one
 (pixel, test_event_code) group of up to ``batch_size`` events, or fewer once the oldest has
 waited ``flush_interval_s``. Before sending, events whose 7-day window is about to close are
 expired (``settle.on_lease``); a batch Meta refuses because of some of its events is split
@@ -84,6 +86,7 @@ class DeliveryWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._unconfigured: set[str] = set()
         self._stopping = asyncio.Event()
+        self._room = asyncio.Event()  # set when a batch gives its place up
         self.running = False
 
     # --- driving the loop ------------------------------------------------------------------
@@ -169,23 +172,35 @@ class DeliveryWorker:
     def _start(self, batch: Batch) -> None:
         pixel_id = batch.pixel_id
         self._in_flight[pixel_id] += 1
-        task = asyncio.create_task(self._deliver_safely(batch))
+        held = [True]
+
+        def give_up_place() -> None:
+            if held:
+                held.clear()
+                self._in_flight[pixel_id] -= 1
+                self._room.set()
+
+        task = asyncio.create_task(self._deliver_safely(batch, give_up_place))
         self._tasks.add(task)
 
         def done(finished: asyncio.Task[None]) -> None:
             self._tasks.discard(finished)
-            self._in_flight[pixel_id] -= 1
+            give_up_place()
 
         task.add_done_callback(done)
 
     async def _wait(self, timeout_s: float) -> None:
+        """Sleep until a batch gives its place up, ``stop()``, or ``timeout_s``."""
         stopping = asyncio.ensure_future(self._stopping.wait())
+        room = asyncio.ensure_future(self._room.wait())
         try:
             await asyncio.wait(
-                {*self._tasks, stopping}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+                {room, stopping}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             stopping.cancel()
+            room.cancel()
+            self._room.clear()
 
     async def _drain(self, grace_s: float) -> None:
         """Let batches in flight finish; cancel what outlives ``grace_s`` (its leases run out)."""
@@ -199,9 +214,9 @@ class DeliveryWorker:
 
     # --- one batch -------------------------------------------------------------------------
 
-    async def _deliver_safely(self, batch: Batch) -> None:
+    async def _deliver_safely(self, batch: Batch, give_up_place: Callable[[], None]) -> None:
         try:
-            await self._deliver(batch)
+            await self._deliver(batch, give_up_place)
         except StoreError:
             log.exception("worker: store failed; the lease will run out", extra=self._fields(batch))
         except Exception:
@@ -209,7 +224,7 @@ class DeliveryWorker:
                 "worker: delivery failed; the lease will run out", extra=self._fields(batch)
             )
 
-    async def _deliver(self, batch: Batch) -> None:
+    async def _deliver(self, batch: Batch, give_up_place: Callable[[], None]) -> None:
         pixel_id = batch.pixel_id
         client = self._clients.get(pixel_id)
         if client is None:
@@ -224,12 +239,21 @@ class DeliveryWorker:
                 extra=self._fields(batch, reason=reason, events=changed),
             )
         if fresh:
-            await self._send_isolating(batch, client, tuple(fresh))
+            await self._send_isolating(batch, client, tuple(fresh), give_up_place)
 
     async def _send_isolating(
-        self, batch: Batch, client: MetaClient, events: tuple[StoredEvent, ...]
+        self,
+        batch: Batch,
+        client: MetaClient,
+        events: tuple[StoredEvent, ...],
+        give_up_place: Callable[[], None],
     ) -> None:
-        """Send, splitting refused parts until the bad events stand alone."""
+        """Send, splitting refused parts until the bad events stand alone.
+
+        After a success that leaves nothing to send, the batch gives its place up before
+        saving it. Any other answer keeps the place until it is settled, so that a pause or
+        a retry is in force before the pixel's next batch is leased.
+        """
         plan = Bisection.start(events)
         last: Outcome | None = None
         while (part := plan.next_part()) is not None:
@@ -241,6 +265,8 @@ class DeliveryWorker:
                 plan = plan.refused()
                 continue
             plan = plan.settled()
+            if last.kind is OutcomeKind.DELIVERED and plan.next_part() is None:
+                give_up_place()
             if last.kind in (OutcomeKind.DELIVERED, OutcomeKind.PERMANENT):
                 await self._apply(batch, part, last)
             else:  # retry or pause: what is left shares the part's fate
