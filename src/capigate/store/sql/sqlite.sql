@@ -144,7 +144,7 @@ SELECT event_name, status, count(*) AS n FROM marketing_events GROUP BY event_na
 -- name: oldest_queued
 -- When the oldest queued event was enqueued (scans the outbox only, not the whole log).
 SELECT min(created_at) AS created_at
-FROM marketing_events INDEXED BY marketing_events_due
+FROM marketing_events INDEXED BY marketing_events_group_due
 WHERE status IN ('queued', 'retry', 'leased') AND status = 'queued'
 
 -- name: outbox_depth
