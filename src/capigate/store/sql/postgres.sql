@@ -1,5 +1,6 @@
 -- Named queries for PostgreSQL (psycopg 3, %(name)s parameters). Lists of ids arrive as an
--- array in %(ids)s. sqlite.sql defines the same names.
+-- array in %(ids)b (binary: a thousand ids dump twice as fast as text). sqlite.sql defines the
+-- same names.
 
 -- name: create_migrations_table
 -- The record of applied schema migrations.
@@ -96,45 +97,45 @@ RETURNING *
 -- name: events_by_id
 -- The records with these ids, by id. (lease_group returns its rows itself here; SQLite leases
 -- ids on its writer and reads the rows with this on its reader.)
-SELECT * FROM marketing_events WHERE id = ANY (%(ids)s::bigint[]) ORDER BY id
+SELECT * FROM marketing_events WHERE id = ANY (%(ids)b::bigint[]) ORDER BY id
 
 -- name: ack
 UPDATE marketing_events
 SET status = 'delivered', attempts = attempts + 1, delivered_at = %(now)s, updated_at = %(now)s,
     last_response = %(response)s, next_attempt_at = NULL, lease_expires_at = NULL
-WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+WHERE id = ANY (%(ids)b::bigint[]) AND status = 'leased'
 
 -- name: schedule_retry
 UPDATE marketing_events
 SET status = 'retry', attempts = attempts + 1, next_attempt_at = %(retry_at)s,
     updated_at = %(now)s, last_error = %(error)s, lease_expires_at = NULL
-WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+WHERE id = ANY (%(ids)b::bigint[]) AND status = 'leased'
 
 -- name: dead_letter
 UPDATE marketing_events
 SET status = 'dead', attempts = attempts + 1, next_attempt_at = NULL, updated_at = %(now)s,
     last_error = %(error)s, lease_expires_at = NULL
-WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+WHERE id = ANY (%(ids)b::bigint[]) AND status = 'leased'
 
 -- name: expire
 UPDATE marketing_events
 SET status = 'expired', next_attempt_at = NULL, updated_at = %(now)s, reason = %(reason)s,
     lease_expires_at = NULL
-WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+WHERE id = ANY (%(ids)b::bigint[]) AND status = 'leased'
 
 -- name: release
 -- Back to the queue without counting an attempt; due at %(available_at)s, or at once.
 UPDATE marketing_events
 SET status = 'queued', next_attempt_at = coalesce(%(available_at)s::float8, created_at),
     lease_expires_at = NULL
-WHERE id = ANY (%(ids)s::bigint[]) AND status = 'leased'
+WHERE id = ANY (%(ids)b::bigint[]) AND status = 'leased'
 
 -- name: requeue
 -- Replay dead letters: same row and event_id, a fresh attempt count.
 UPDATE marketing_events
 SET status = 'queued', attempts = 0, next_attempt_at = %(now)s, updated_at = %(now)s,
     delivered_at = NULL, reason = NULL
-WHERE id = ANY (%(ids)s::bigint[]) AND status = 'dead'
+WHERE id = ANY (%(ids)b::bigint[]) AND status = 'dead'
 
 -- name: get_event
 SELECT * FROM marketing_events WHERE id = %(id)s
