@@ -159,16 +159,17 @@ class Ingestor:
             for (i, o), derived in zip(observed, stored, strict=True)
         ]
 
-    def prepare_derived(
+    async def prepare_derived(
         self, item: dict[str, Any], pixel_id: str | None, now_s: float
     ) -> tuple[NewEvent, ...] | list[Finding]:
-        """A derived event's item as stored events (source ``lifecycle``; one per routed pixel,
-        its own first), or its findings."""
+        """A derived event's item, stitched like a sent one, as stored events (source
+        ``lifecycle``; one per routed pixel, its own first), or its findings."""
         known = pixel_id if pixel_id in self._pixels else None
         kind = SourceKind.SERVER
         source = Source(LIFECYCLE_CHANNEL, kind, channel=LIFECYCLE_CHANNEL, pixel_id=known)
         caller = Caller(source)
-        outcome = self._prepare(self._checked(item, caller, now_s), "$", caller, now_s)
+        (checked,) = await self._stitcher.carry([self._checked(item, caller, now_s)], now_s=now_s)
+        outcome = self._prepare(checked, "$", caller, now_s)
         if isinstance(outcome, list):
             return outcome
         assert isinstance(outcome, _Ready)  # derived items name plan keys, never activities

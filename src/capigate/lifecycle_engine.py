@@ -2,8 +2,9 @@
 
 Activity arrives through ingest (``read`` then ``record``); timeouts run in the delivery worker
 (``tick``). Either way the engine reads the user's state, applies the rules, turns each derived
-event into an ingest item and prepares it exactly as a sent event (plan mapping, pipeline,
-pixel choice: the ``prepare`` callable the ``Ingestor`` hands in), then saves the new state and
+event into an ingest item and prepares it exactly as a sent event (the user's landing-page
+keys stitched in, plan mapping, pipeline, pixel choice: the ``prepare`` callable the
+``Ingestor`` hands in), then saves the new state and
 enqueues the events in one ``save_user_state``. When another request or worker saved the same
 user in between, the save is refused and the engine reads and applies again, so every
 once-only rule stays once-only. Derived events carry the plan's deterministic event_ids, so a
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -41,10 +42,11 @@ from capigate.sources import DEV_SOURCE, Source
 from capigate.store import EnqueueResult, NewEvent, Store
 
 PrepareDerived = Callable[
-    [dict[str, Any], str | None, float], tuple[NewEvent, ...] | Sequence[Finding]
+    [dict[str, Any], str | None, float], Awaitable[tuple[NewEvent, ...] | Sequence[Finding]]
 ]
 """``(item, pixel_id, now_s)`` -> the event to store (one per routed pixel, the first being
-the item's own) as a tuple, or the findings that stop it."""
+the item's own) as a tuple, or the findings that stop it. Async: the ``Ingestor`` stitches
+the item (the user's landing-page keys) before preparing it."""
 
 SCHEDULER = "lifecycle"  # the store's scheduler lease for the tick
 MAX_SAVE_ATTEMPTS = 8  # reads and re-applies when other writers keep saving the same user
@@ -154,14 +156,14 @@ class LifecycleEngine:
                 results[i] = part
         return results
 
-    def _apply(
+    async def _apply(
         self, saved: UserState | None, *, batch: Sequence[Observed], now_s: float
     ) -> _Applied:
         state, events, per_step = saved, [], []
         for one in batch:
             state, derived = on_activity(state, one.activity, now_s, self.config)
             state = replace(state, pixel_id=one.pixel_id, test_event_code=one.test_event_code)
-            prepared = self._prepared(derived, state, one.item, now_s)
+            prepared = await self._prepared(derived, state, one.item, now_s)
             events.extend(prepared)
             per_step.append(len(prepared))
         assert state is not None  # the batch is never empty
@@ -184,7 +186,7 @@ class LifecycleEngine:
             changed += bool(await self._save(user_key, now_s, apply))
         return changed
 
-    def _sent(
+    async def _sent(
         self, saved: UserState | None, *, user_key: str, plan_key: str, at_s: float
     ) -> _Applied | None:
         state = on_sent(saved, user_key, plan_key, at_s, self.config)
@@ -221,11 +223,11 @@ class LifecycleEngine:
         """Give the scheduler lease up (a stopping worker), so another takes over at once."""
         await self._store.release_scheduler(SCHEDULER, owner=owner)
 
-    def _timeouts(self, saved: UserState | None, *, now_s: float) -> _Applied | None:
+    async def _timeouts(self, saved: UserState | None, *, now_s: float) -> _Applied | None:
         if saved is None or saved.next_due_at is None or saved.next_due_at > now_s:
             return None  # someone else handled it meanwhile
         state, derived = on_tick(saved, now_s, self.config)
-        prepared = self._prepared(derived, state, None, now_s)
+        prepared = await self._prepared(derived, state, None, now_s)
         return _Applied(state, prepared, [len(prepared)])
 
     # --- shared -----------------------------------------------------------------------------
@@ -234,7 +236,7 @@ class LifecycleEngine:
         self,
         user_key: str,
         now_s: float,
-        apply: Callable[[UserState | None], _Applied | None],
+        apply: Callable[[UserState | None], Awaitable[_Applied | None]],
         known: UserState | None = None,
     ) -> list[list[Stored]]:
         """Apply to the saved state and save; on a conflict, read again and re-apply."""
@@ -242,7 +244,7 @@ class LifecycleEngine:
         for attempt in range(MAX_SAVE_ATTEMPTS):
             if attempt or known is None:
                 saved = await self._store.load_user_state(user_key)
-            applied = apply(saved)
+            applied = await apply(saved)
             if applied is None:
                 return []
             version = saved.version if saved is not None else 0
@@ -253,7 +255,7 @@ class LifecycleEngine:
                 return _split(_stored(applied.groups, results), applied.per_step)
         raise StoreError(f"a user's lifecycle state kept changing during {MAX_SAVE_ATTEMPTS} saves")
 
-    def _prepared(
+    async def _prepared(
         self,
         derived: list[DerivedEvent],
         state: UserState,
@@ -262,7 +264,7 @@ class LifecycleEngine:
     ) -> list[tuple[NewEvent, ...]]:
         ready = []
         for event in derived:
-            outcome = self._prepare(to_item(event, state, base), state.pixel_id, now_s)
+            outcome = await self._prepare(to_item(event, state, base), state.pixel_id, now_s)
             if isinstance(outcome, tuple):
                 ready.append(outcome)
             else:

@@ -9,7 +9,7 @@ plan mapping. In order:
 2. every item with a ``user.telegram_id`` and a token in ``context.start_param`` links that
    user to the session, as ``capigate.attribution.rules.link_refusal`` allows;
 3. every item of a linked user gets the session's keys it lacks (``rules.carried``), with one
-   store read for the whole request.
+   store read for the whole request (``carry``; derived events take this step alone).
 
 Writes happen before the events are stored, so a refused request may leave a session saved or
 a link made: both are facts about the user, true whatever became of the event, and repeating
@@ -50,7 +50,21 @@ class Stitcher:
                 await self._store.save_landing_session(from_item(item, token, now_s))
         for item in events:
             await self._link(item, now_s)
-        users = {user for item in events if (user := rules.telegram_id(item)) is not None}
+        return await self.carry(items, now_s=now_s)
+
+    async def carry(self, items: Sequence[object], *, now_s: float) -> list[object]:
+        """Step 3 alone: the items with their linked users' keys filled in.
+
+        Events the gateway derives (lifecycle) take this step only: they report no landing
+        session and link nobody, but carry the keys as any event of their user does.
+        """
+        if not self._settings.enabled:
+            return list(items)
+        users = {
+            user
+            for item in items
+            if isinstance(item, Mapping) and (user := rules.telegram_id(item)) is not None
+        }
         if not users:
             return list(items)
         sessions = await self._store.identities_for(users)

@@ -190,3 +190,31 @@ async def test_a_mobile_landing_agent_stays_off_events_that_may_be_app_events(
     assert logged["user"]["ip"] == "203.0.113.7"
     assert "user_agent" not in logged["user"]
     assert site["user"]["user_agent"] == android
+
+
+async def test_carry_fills_a_derived_item_without_saving_or_linking(store: InMemoryStore) -> None:
+    """``carry`` (derived events) only reads: a token in the item neither saves nor links."""
+    stitcher = _stitcher(store)
+    await stitcher.stitch([_landing(), _start()], now_s=T0)
+    store.calls.clear()
+    dropped = {
+        "event": "drop_off",
+        "event_time": int(T0) + 600,
+        "user": {"telegram_id": USER},
+        "context": {"start_param": "OtherTokenOtherToken01", "landing_token": TOKEN},
+    }
+    [item] = await stitcher.carry([dropped], now_s=T0 + 3600)
+    assert isinstance(item, dict)
+    assert (item["user"]["fbc"], item["user"]["fbp"]) == (FBC, FBP)
+    assert item["properties"] == {"utm_source": "fb", "utm_campaign": "spring"}
+    assert store.calls == [("identities_for", {"telegram_ids": [USER]})]
+
+
+async def test_carry_of_items_without_users_or_when_disabled_reads_nothing(
+    store: InMemoryStore,
+) -> None:
+    """No Telegram user (or attribution off): the items come back as they are, no store call."""
+    items: list[object] = [{"event": "drop_off", "user": {"user_id": "u-9"}}, "junk"]
+    assert await _stitcher(store).carry(items, now_s=T0) == items
+    assert await _stitcher(store, enabled=False).carry([_start()], now_s=T0) == [_start()]
+    assert store.calls == []

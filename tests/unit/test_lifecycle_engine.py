@@ -28,7 +28,7 @@ class FakePrepare:
         self.refuse = set(refuse)
         self.routes = tuple(routes)
 
-    def __call__(
+    async def __call__(
         self, item: dict[str, Any], pixel_id: str | None, now_s: float
     ) -> tuple[NewEvent, ...] | list[Finding]:
         self.items.append((item, pixel_id))
@@ -212,10 +212,10 @@ async def test_tick_skips_a_user_handled_meanwhile() -> None:
     )
     stale = (await store.due_user_states(now_s=T0, limit=1))[0]
     await store.save_user_state(UserState("1"), expected_version=1, events=[], now_s=T0)
-    applied = engine._timeouts(stale, now_s=T0)
+    applied = await engine._timeouts(stale, now_s=T0)
     assert applied is not None  # the stale copy looks due...
-    assert engine._timeouts(await store.load_user_state("1"), now_s=T0) is None  # ...not now
-    assert engine._timeouts(None, now_s=T0) is None
+    assert await engine._timeouts(await store.load_user_state("1"), now_s=T0) is None  # not now
+    assert await engine._timeouts(None, now_s=T0) is None
 
 
 async def test_a_failing_user_does_not_stop_the_tick(caplog: pytest.LogCaptureFixture) -> None:
@@ -223,10 +223,10 @@ async def test_a_failing_user_does_not_stop_the_tick(caplog: pytest.LogCaptureFi
     store = InMemoryStore()
 
     class Exploding(FakePrepare):
-        def __call__(self, item: dict[str, Any], pixel_id: str | None, now_s: float) -> Any:
+        async def __call__(self, item: dict[str, Any], pixel_id: str | None, now_s: float) -> Any:
             if item["user"]["telegram_id"] == "1":
                 raise RuntimeError("boom")
-            return super().__call__(item, pixel_id, now_s)
+            return await super().__call__(item, pixel_id, now_s)
 
     engine = _engine(store, Exploding())
     for user in (1, 2):
