@@ -69,7 +69,7 @@ async def test_onboarding_completes_with_hashed_pii_and_seed_fields(rig: Rig) ->
     assert payload["custom_data"] == {
         "language_selected": "uz",
         "currency_selected": "UZS",
-        "start_capital_amount": "1000000",
+        "start_capital_amount": 1_000_000,  # a plain decimal value goes out as a number
         "step_count": 5,
     }
     user_data = payload["user_data"]

@@ -223,7 +223,7 @@ def test_complete_registration_when_the_fifth_step_is_done() -> None:
     assert dict(done.properties) == {
         "language_selected": "uz",
         "currency_selected": "UZS",
-        "start_capital_amount": "1000000",
+        "start_capital_amount": 1_000_000,
     }
     assert dict(done.user) == {
         "first_name": _sha("ali"),
@@ -232,6 +232,31 @@ def test_complete_registration_when_the_fifth_step_is_done() -> None:
     }
     assert life.state is not None and life.state.onboarding is None
     assert life.state.next_due_at is None
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("5000000", 5_000_000),
+        ("-12.5", -12.5),
+        ("0", 0),
+        ("0.25", 0.25),
+        ("007", "007"),
+        ("1e6", "1e6"),
+        ("5 000 000", "5 000 000"),
+        ("12.", "12."),
+        ("+5", "+5"),
+        ("9" * 400 + ".5", "9" * 400 + ".5"),
+        ("UZS", "UZS"),
+    ],
+)
+def test_plain_decimal_step_values_go_out_as_numbers(value: str, sent: object) -> None:
+    """Only a plain decimal number becomes a JSON number; codes and other text stay text."""
+    life = Life()
+    _onboard(life, T0, [*ONBOARDING[:4], ("capital", value)])
+    [done] = life.events
+    got = done.properties["start_capital_amount"]
+    assert (got, type(got)) == (sent, type(sent))
 
 
 def test_onboarding_completes_once_and_later_steps_are_ignored() -> None:

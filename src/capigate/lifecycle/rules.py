@@ -33,7 +33,10 @@ CompleteRegistration (``onboarding_complete``)
     When the last of the configured onboarding steps (seed: language, name, phone, currency,
     capital; any order, repeats overwrite) is done, once. It carries the step values as seed
     000's properties; name and phone go as hashed ``user.first_name``/``last_name``/``phone``
-    (sent as fn/ln/ph), never in custom_data. The plan adds ``step_count=5``.
+    (sent as fn/ln/ph), never in custom_data. The plan adds ``step_count=5``. A value written
+    as a plain decimal number (``5000000``, ``-12.5``: optional minus, no leading zero, no
+    exponent) goes out as a JSON number, as the step's own event sends it; any other value
+    stays text (``UZS``, ``uz``, and ``007``, whose leading zero makes it a code).
 
 Backfills (``on_sent``)
     A source may send a once-only event itself (first_entry, return_7d, retention_{N}d,
@@ -56,6 +59,7 @@ Drop_Off (``drop_off``)
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -83,6 +87,7 @@ Step = tuple[UserState, list[DerivedEvent]]
 FIRST_ENTRY_FIELDS = ("entry_mode", "amount", "category_assigned", "currency")
 TIMEOUT_REASON = "timeout"
 CANCELLED_REASON = "cancelled"
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
 def on_activity(
@@ -235,8 +240,18 @@ def _registration(values: dict[str, str], config: LifecycleConfig, at_s: float) 
             digests = values[step].split(" ")
             user.update((f, d) for f, d in zip(PII_STEPS[step], digests, strict=False) if d)
         elif values[step]:
-            properties[name] = values[step]
+            properties[name] = _number_or_text(values[step])
     return DerivedEvent(COMPLETE_KEY, int(at_s), properties, user)
+
+
+def _number_or_text(value: str) -> int | float | str:
+    """A plain decimal number as a number (see CompleteRegistration above), else the text."""
+    if not _DECIMAL.fullmatch(value):
+        return value
+    if "." not in value:
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else value
 
 
 def _return_7d(state: UserState, activity: Activity, at_s: float, config: LifecycleConfig) -> Step:
