@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeGuard
 
 from capigate.findings import Finding, error, warning
 from capigate.plan.appdata import build_app_data
@@ -81,16 +81,17 @@ class _Item:
 
     def value(self, name: str) -> Any:
         """A property, else a context value; ``None`` when absent or empty."""
-        for section in (self.properties, self.context):
-            value = section.get(name)
-            if value is not None and value != "":
-                return value
-        return None
+        value = self.properties.get(name)
+        if value is None or value == "":
+            value = self.context.get(name)
+            if value == "":
+                return None
+        return value
 
 
 def to_meta_event(item: object, plan: Plan, *, source: SourceInfo, now_s: float) -> Mapped:
     """Map one ingest ``item`` (a JSON object) from ``source`` through ``plan`` at ``now_s``."""
-    if not isinstance(item, Mapping):
+    if not _is_mapping(item):
         return Mapped({}, None, (error("$", "item_type", "an event must be a JSON object"),))
     it = _Item(*_sections(item), findings=[])
     _check_shape(item, it.findings)
@@ -113,7 +114,12 @@ def _sections(
 
 def _section(item: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     value = item.get(name)
-    return value if isinstance(value, Mapping) else {}
+    return value if _is_mapping(value) else {}
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, quick for the dicts that JSON parsing gives."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _event(
@@ -211,8 +217,10 @@ def _raw_rule(
 
 def _check_shape(item: Mapping[str, Any], findings: list[Finding]) -> None:
     for name in _SECTIONS:
-        if name in item and not isinstance(item[name], Mapping):
+        if name in item and not _is_mapping(item[name]):
             findings.append(error(f"$.{name}", "field_type", f"{name} must be an object"))
+    if ITEM_FIELDS.issuperset(item):
+        return
     for key in item:
         if key not in ITEM_FIELDS:
             message = f"unknown field {key!r}; it was ignored (known: {', '.join(ITEM_FIELDS)})"
@@ -223,6 +231,8 @@ def _event_time(value: object, now_s: float, findings: list[Finding]) -> int:
     """Unix seconds: the item's ``event_time`` (number or digit string), else now."""
     if value is None:
         return int(now_s)
+    if type(value) is int:
+        return value
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return int(value)
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
@@ -275,14 +285,18 @@ def _custom_data(rule: PlanEvent, policy: UndeclaredPolicy, it: _Item) -> dict[s
         value = it.value(name)
         if value is not None:
             out[name] = value
+    declared = rule.declared
+    if policy == "keep":
+        out.update({name: v for name, v in it.properties.items() if name not in declared})
+        out.update(rule.custom_constants)
+        return out
+    verdict = "sent in custom_data" if policy == "warn" else "dropped"
     for name, value in it.properties.items():
-        if name in rule.declared:
+        if name in declared:
             continue
-        if policy != "keep":
-            verdict = "sent in custom_data" if policy == "warn" else "dropped"
-            message = f"{name} is not in the plan for {rule.key!r}; {verdict}"
-            it.findings.append(warning(child("$.properties", name), "undeclared_property", message))
-        if policy != "drop":
+        message = f"{name} is not in the plan for {rule.key!r}; {verdict}"
+        it.findings.append(warning(child("$.properties", name), "undeclared_property", message))
+        if policy == "warn":
             out[name] = value
     out.update(rule.custom_constants)
     return out

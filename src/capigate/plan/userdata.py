@@ -60,19 +60,24 @@ PII_TO_USER: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 _USER_NAME = {meta: name for name, meta in USER_KEYS.items() if name != meta}  # ph -> phone
+_SKIPPED = frozenset(IDENTITY_KEYS) | _CONSUMED
+_MAPPED = {key: meta for key, meta in USER_KEYS.items() if key not in _SKIPPED}
 
 
 def map_user(user: Mapping[str, Any], findings: list[Finding]) -> dict[str, Any]:
     """``user`` as raw Meta ``user_data``; unknown keys and bad values become warnings."""
     out: dict[str, Any] = {}
     ids = [v for key in IDENTITY_KEYS if key in user for v in _values(user, key, findings)]
-    for key in user:
-        if key in IDENTITY_KEYS or key in _CONSUMED:
-            continue
-        meta = USER_KEYS.get(key)
+    for key, raw in user.items():
+        meta = _MAPPED.get(key)
         if meta is None:
-            message = f"user.{key} is not a match key capigate knows; it was not sent"
-            findings.append(warning(child("$.user", key), "unknown_user_key", message, "§3.1"))
+            if key not in _SKIPPED:
+                message = f"user.{key} is not a match key capigate knows; it was not sent"
+                findings.append(warning(child("$.user", key), "unknown_user_key", message, "§3.1"))
+            continue
+        if type(raw) is str and meta not in out:  # the common case: one text value
+            if raw := raw.strip():
+                out[meta] = raw
             continue
         _add(out, meta, _values(user, key, findings), key, findings)
     if ids:
