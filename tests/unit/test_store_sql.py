@@ -41,13 +41,18 @@ def test_dialects_define_the_same_query_names() -> None:
     assert {"insert_event", "lease_group", "ack", "purge_dedup_keys"} <= names["sqlite"]
 
 
+SLOTS = {"list_events": "{filters}"}
+SQLITE_SLOTS = {**SLOTS, "insert_event": "{rows}"}  # one VALUES row per event
+
+
 @pytest.mark.parametrize("dialect", sql.DIALECTS)
-def test_only_list_events_has_a_filter_slot(dialect: str) -> None:
-    """Only list_events is completed with str.format; no other query contains braces."""
+def test_only_known_queries_have_a_slot(dialect: str) -> None:
+    """Only list_events (and SQLite's multi-row insert_event) are completed with str.format."""
+    slots = SQLITE_SLOTS if dialect == "sqlite" else SLOTS
     for name, query in sql.load(dialect).items():
-        has_slot = "{filters}" in query
-        assert has_slot == (name == "list_events"), name
-        assert ("{" in query.replace("{filters}", "")) is False, name
+        slot = slots.get(name, "")
+        assert slot == "" or query.count(slot) == 1, name
+        assert "{" not in query.replace(slot, ""), name
 
 
 def test_unknown_dialect_is_refused() -> None:

@@ -17,8 +17,7 @@ from typing import Any
 import orjson
 
 from capigate.clock import Clock, system_clock
-from capigate.errors import StoreError
-from capigate.store import migrations, rows, sql
+from capigate.store import migrations, rows, sql, sqlite_enqueue
 from capigate.store.base import (
     DEDUP_WINDOW_S,
     Batch,
@@ -74,7 +73,7 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
     async def enqueue(self, events: Sequence[NewEvent], *, now_s: float) -> list[EnqueueResult]:
         """Store events atomically; durable (committed) when it returns."""
         params = [rows.insert_params(event, now_s, _dump) for event in events]
-        results = await self._writer.run(partial(_enqueue, params))
+        results = await self._writer.run(partial(sqlite_enqueue.enqueue, params))
         self._depth.add(sum(result.status == "queued" for result in results))
         return results
 
@@ -228,20 +227,6 @@ def _fetchall(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> l
 
 def _rowcount(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> int:
     return conn.execute(query, params).rowcount
-
-
-def _enqueue(params: list[dict[str, Any]], conn: sqlite3.Connection) -> list[EnqueueResult]:
-    results = []
-    for event in params:
-        row = conn.execute(Q["insert_event"], event).fetchone()
-        if row is None:
-            row = conn.execute(Q["find_original"], event).fetchone()
-            if row is None:
-                raise StoreError(f"dedup key {rows.dedup_key(event)} conflicts but has no event")
-            results.append(EnqueueResult("duplicate", int(row[0])))
-        else:
-            results.append(EnqueueResult("queued", int(row[0])))
-    return results
 
 
 def _lease(

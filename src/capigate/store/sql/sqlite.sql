@@ -22,17 +22,16 @@ SELECT version FROM capigate_migrations
 INSERT INTO capigate_migrations (version, name, applied_at) VALUES (:version, :name, :now)
 
 -- name: insert_event
--- Store one event unless its dedup key is active; returns its id, or no row for a duplicate.
+-- Store events unless their dedup key is active; returns (id, key) of each event stored, no
+-- row for a duplicate. {rows} is one VALUES row per event: its 11 numbered parameters (pixel_id
+-- to warnings, as listed here), 'queued', and three times the shared parameter of the time now.
 INSERT INTO marketing_events (
     pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
     test_event_code, payload, match_score, warnings, status, next_attempt_at,
     created_at, updated_at)
-VALUES (
-    :pixel_id, :event_name, :event_id, :event_time, :action_source, :source, :plan_key,
-    :test_event_code, :payload, :match_score, :warnings, 'queued', :now,
-    :now, :now)
+VALUES {rows}
 ON CONFLICT DO NOTHING
-RETURNING id
+RETURNING id, pixel_id, event_name, event_id
 
 -- name: find_original
 -- The event that holds an active dedup key.
