@@ -31,6 +31,7 @@ from capigate.lifecycle import (
     DerivedEvent,
     LifecycleConfig,
     UserState,
+    from_sent,
     on_activity,
     on_sent,
     on_tick,
@@ -170,27 +171,40 @@ class LifecycleEngine:
         return _Applied(state, events, per_step)
 
     async def note_sent(self, sent: Sequence[tuple[object, str | None]], *, now_s: float) -> int:
-        """Remember once-only events sources sent themselves: ``(item, plan_key)`` pairs.
+        """Apply events sources sent themselves: ``(item, plan_key)`` pairs (after storing them).
 
-        Only once-only keys (``config.once_keys``) of items naming a user (``user.telegram_id``
-        or ``user.user_id``) count, so other events cost nothing; returns how many changed a
-        user's state.
+        A once-only key (``config.once_keys``: a backfill) marks its rule done. An activity key
+        (``config.activity_keys``: seed 000's ``start_bot``) counts as the user's plain activity,
+        so a /start registers a new user, and a /start after a quiet spell may derive AppLaunch,
+        7d_Return or retention, sent to the pixel of the user's last activity. Only items naming
+        a user (``user.telegram_id`` or ``user.user_id``) count, so other events cost nothing;
+        returns how many changed a user's state.
         """
         changed = 0
         for item, plan_key in sent:
-            user_key = _user_key(item)
-            if user_key is None or plan_key not in self.config.once_keys:
+            if plan_key is None or plan_key not in self.config.noted_keys:
                 continue
-            at_s = _event_time(item, now_s)
-            apply = partial(self._sent, user_key=user_key, plan_key=plan_key, at_s=at_s)
+            user_key = _user_key(item)
+            if user_key is None or not isinstance(item, Mapping):
+                continue
+            apply = partial(self._sent, item=item, plan_key=plan_key, now_s=now_s)
             changed += bool(await self._save(user_key, now_s, apply))
         return changed
 
     async def _sent(
-        self, saved: UserState | None, *, user_key: str, plan_key: str, at_s: float
+        self, saved: UserState | None, *, item: Mapping[str, Any], plan_key: str, now_s: float
     ) -> _Applied | None:
-        state = on_sent(saved, user_key, plan_key, at_s, self.config)
-        return None if state is None else _Applied(state, [], [0])
+        state, groups = saved, []
+        activity = from_sent(item, plan_key, now_s=now_s)
+        if activity is not None and plan_key in self.config.activity_keys:
+            state, derived = on_activity(saved, activity, now_s, self.config)
+            groups = await self._prepared(derived, state, item, now_s)
+        if activity is not None and plan_key in self.config.once_keys:
+            at_s = _event_time(item, now_s)
+            state = on_sent(state, activity.user_key, plan_key, at_s, self.config) or state
+        if state is None or state is saved:
+            return None
+        return _Applied(state, groups, [len(groups)])
 
     # --- time (worker) ----------------------------------------------------------------------
 

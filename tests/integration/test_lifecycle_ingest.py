@@ -133,6 +133,22 @@ async def test_app_launch_after_twelve_quiet_hours(rig: Rig) -> None:
     assert back.derived == (("AppLaunch", f"session_42_{int(rig.clock())}", "queued"),)
 
 
+async def test_a_start_bot_registers_its_user(rig: Rig) -> None:
+    """/start alone registers the user: a message three days later is a day-3 7d_Return."""
+    [start] = await rig.send({"event": "start_bot", "user": {"telegram_id": 42}})
+    assert start.status == "queued"
+    state = await rig.store.load_user_state("42")
+    assert state is not None and state.registered_at == rig.clock()
+    rig.clock.advance(3 * DAY)
+    [back] = await rig.send(activity("bot_message"))
+    assert back.derived == (
+        ("AppLaunch", f"session_42_{int(rig.clock())}", "queued"),
+        ("7d_Return", "ret7_42", "queued"),
+    )
+    [event] = await rig.events("7d_Return")
+    assert event.payload["custom_data"]["days_since_start"] == 3
+
+
 async def test_retention_from_ingest_is_stored_once(rig: Rig) -> None:
     """Day 14 derives 14d_Return once; another activity that day adds nothing."""
     await rig.send(activity("bot_message"))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from capigate.lifecycle import DEFAULT_CONFIG, LifecycleConfig, read_activity
+from capigate.lifecycle import DEFAULT_CONFIG, LifecycleConfig, from_sent, read_activity
 
 NOW = 1_763_800_000.0
 UZ = LifecycleConfig(default_region="UZ")
@@ -180,3 +180,33 @@ def test_checkout_activity_reads_its_optional_step() -> None:
     assert _read(item)[0].step == "pay"
     item["properties"] = {}
     assert _read(item)[0].step is None
+
+
+def test_a_sent_start_reads_as_plain_activity_of_its_user() -> None:
+    """start_bot as activity: the plan key as name, the user's ids, time, session, properties."""
+    item = {
+        "event": "start_bot",
+        "event_time": NOW - 30,
+        "user": {"telegram_id": 42, "fbc": "fb.1.1.x"},
+        "properties": {"language": "uz"},
+        "context": {"session_id": "s-1", "start_param": "AbCdEfGhIjKlMnOp"},
+    }
+    activity = from_sent(item, "start_bot", now_s=NOW)
+    assert activity is not None
+    assert (activity.name, activity.user_key, activity.at_s) == ("start_bot", "42", NOW - 30)
+    assert (activity.telegram_id, activity.session_id) == ("42", "s-1")
+    assert dict(activity.properties) == {"language": "uz"}
+
+
+@pytest.mark.parametrize("event_time", [None, NOW + 600])
+def test_a_sent_start_without_or_with_a_future_time_counts_as_now(event_time: object) -> None:
+    """A missing or future event_time is now, as for activity items."""
+    item = {"event": "start_bot", "event_time": event_time, "user": {"user_id": " u-9 "}}
+    activity = from_sent(item, "start_bot", now_s=NOW)
+    assert activity is not None and (activity.user_key, activity.at_s) == ("u-9", NOW)
+
+
+@pytest.mark.parametrize("user", [None, {}, {"email": "a@b.c"}, "42"])
+def test_a_sent_event_without_a_user_is_no_activity(user: object) -> None:
+    """No Telegram or product id: nothing to register."""
+    assert from_sent({"event": "start_bot", "user": user}, "start_bot", now_s=NOW) is None

@@ -267,3 +267,54 @@ async def test_routed_copies_are_stored_and_reported_once() -> None:
     [stored] = await engine.record([_observed(engine, _item("expense_logged"))], now_s=T0)
     assert [(s.event_name, s.status) for s in stored] == [("first_entry", "queued")]
     assert sorted(e.pixel_id for e in await store.list_events()) == ["111", "222"]
+
+
+def _start(at_s: float, user: int = 42) -> dict[str, Any]:
+    return {
+        "event": "start_bot",
+        "event_time": at_s,
+        "user": {"telegram_id": user, "fbc": "fb.1.1.click"},
+        "context": {"start_param": "AbCdEfGhIjKlMnOp"},
+    }
+
+
+async def test_a_sent_start_registers_a_new_user_and_derives_nothing() -> None:
+    """start_bot (an activity key) registers its user at its time; the first activity derives
+    nothing, so no event is prepared."""
+    store = InMemoryStore()
+    prepare = FakePrepare()
+    engine = _engine(store, prepare)
+    assert await engine.note_sent([(_start(T0 - 60), "start_bot")], now_s=T0) == 1
+    state = await store.load_user_state("42")
+    assert state is not None
+    assert (state.registered_at, state.last_activity_at, state.telegram_id) == (
+        T0 - 60,
+        T0 - 60,
+        "42",
+    )
+    assert prepare.items == [] and await store.list_events() == []
+
+
+async def test_a_start_after_a_quiet_spell_derives_app_launch_to_the_last_pixel() -> None:
+    """A /start 12 h after the last activity derives AppLaunch with the start's user keys,
+    routed like the user's last activity (pixel, test code)."""
+    store = InMemoryStore()
+    prepare = FakePrepare()
+    engine = _engine(store, prepare)
+    await engine.record([_observed(engine, _item("bot_message", T0))], now_s=T0)
+    later = T0 + 13 * 3600
+    assert await engine.note_sent([(_start(later), "start_bot")], now_s=later) == 1
+    [(item, pixel_id)] = prepare.items
+    assert (item["event"], item["event_time"], pixel_id) == ("app_open", int(later), "111")
+    assert item["user"]["fbc"] == "fb.1.1.click"
+    assert item["context"]["test_event_code"] == "BOTTEST"
+    assert [e.event_name for e in await store.list_events()] == ["app_open"]
+
+
+async def test_a_start_counts_as_activity_only_when_configured() -> None:
+    """With activity_keys: [] a sent start_bot changes nobody's state."""
+    store = InMemoryStore()
+    config = replace(DEFAULT_CONFIG, activity_keys=frozenset())
+    engine = LifecycleEngine(store, config, prepare=FakePrepare())
+    assert await engine.note_sent([(_start(T0), "start_bot")], now_s=T0) == 0
+    assert await store.load_user_state("42") is None

@@ -71,6 +71,8 @@ def test_every_field_is_read() -> None:
         ({"return_days": [7, 1]}, "$.lifecycle.return_days"),
         ({"return_days": [1]}, "$.lifecycle.return_days"),
         ({"return_activities": "bot_message"}, "$.lifecycle.return_activities"),
+        ({"activity_keys": "start_bot"}, "$.lifecycle.activity_keys"),
+        ({"activity_keys": [""]}, "$.lifecycle.activity_keys"),
         ({"retention_days": [30, 14]}, "$.lifecycle.retention_days"),
         ({"retention_days": [14, 14]}, "$.lifecycle.retention_days"),
         ({"retention_days": [-1]}, "$.lifecycle.retention_days"),
@@ -94,7 +96,7 @@ def _check(config: LifecycleConfig, derived: dict[str, bool]) -> list[str]:
 
 def test_check_against_plan_wants_derived_keys_and_distinct_activity_names() -> None:
     """Emitted keys must exist and be derived; activities must not reuse plan keys."""
-    all_derived = dict.fromkeys(DEFAULT_CONFIG.emitted_keys, True)
+    all_derived = {**dict.fromkeys(DEFAULT_CONFIG.emitted_keys, True), "start_bot": False}
     assert _check(DEFAULT_CONFIG, all_derived) == []
     missing = {k: v for k, v in all_derived.items() if k != "drop_off"}
     assert _check(DEFAULT_CONFIG, missing) == ["lifecycle_key_missing"]
@@ -104,6 +106,29 @@ def test_check_against_plan_wants_derived_keys_and_distinct_activity_names() -> 
     assert _check(DEFAULT_CONFIG, {**all_derived, "bot_message": False}) == ["activity_is_plan_key"]
     odd = LifecycleConfig(return_activities=frozenset({"nap"}))
     assert _check(odd, all_derived) == ["unknown_activity"]
+
+
+def test_activity_keys_default_to_start_bot_and_may_be_emptied() -> None:
+    """Seed 000 counts a sent start_bot as activity; a plan may list other keys, or none."""
+    assert DEFAULT_CONFIG.activity_keys == frozenset({"start_bot"})
+    config, problems = _read({"activity_keys": ["signup", "start_bot"]})
+    assert problems == [] and config is not None
+    assert config.activity_keys == frozenset({"signup", "start_bot"})
+    assert config.noted_keys == config.once_keys | {"signup", "start_bot"}
+    emptied, _ = _read({"activity_keys": []})
+    assert emptied is not None and emptied.activity_keys == frozenset()
+
+
+def test_activity_keys_must_be_plan_keys_that_sources_send() -> None:
+    """An unknown key, or a derived one (the engine's own output), is refused."""
+    plan_keys = {**dict.fromkeys(DEFAULT_CONFIG.emitted_keys, True), "start_bot": False}
+    assert _check(LifecycleConfig(activity_keys=frozenset({"signup"})), plan_keys) == [
+        "unknown_plan_key"
+    ]
+    assert _check(LifecycleConfig(activity_keys=frozenset({"first_entry"})), plan_keys) == [
+        "activity_key_derived"
+    ]
+    assert _check(LifecycleConfig(activity_keys=frozenset()), plan_keys) == []
 
 
 def test_default_plan_has_the_seed_lifecycle() -> None:
@@ -119,6 +144,7 @@ def test_default_plan_has_the_seed_lifecycle() -> None:
         "UZ",
     )
     assert list(config.onboarding_steps) == ["language", "name", "phone", "currency", "capital"]
+    assert config.activity_keys == frozenset({"start_bot"})
 
 
 def test_plan_loader_reports_lifecycle_problems_with_lines() -> None:

@@ -7,7 +7,7 @@ ingest item for the plan. ``capigate.lifecycle_engine`` runs them against the st
 
 from __future__ import annotations
 
-from capigate.lifecycle.activity import Activity, read_activity
+from capigate.lifecycle.activity import Activity, from_sent, read_activity
 from capigate.lifecycle.config import DEFAULT_CONFIG, LifecycleConfig
 from capigate.lifecycle.derived import DerivedEvent, to_item
 from capigate.lifecycle.rules import day_of, on_activity, on_sent, on_tick
@@ -23,6 +23,7 @@ __all__ = [
     "UserState",
     "check_against_plan",
     "day_of",
+    "from_sent",
     "on_activity",
     "on_sent",
     "on_tick",

@@ -91,6 +91,29 @@ def read_activity(
     return activity, findings
 
 
+def from_sent(item: Mapping[str, Any], plan_key: str, *, now_s: float) -> Activity | None:
+    """A sent event of an activity key (``LifecycleConfig.activity_keys``) as plain activity.
+
+    The plan has checked the item already; ``None`` when it names no user. Its time counts as
+    in ``read_activity`` (missing or in the future: now).
+    """
+    findings: list[Finding] = []
+    user = _section(item, "user", findings)
+    telegram_id, user_id = _id_text(user.get("telegram_id")), _id_text(user.get("user_id"))
+    user_key = telegram_id or user_id
+    if user_key is None:
+        return None
+    return Activity(
+        name=plan_key,
+        user_key=user_key,
+        at_s=_time(item.get("event_time"), now_s, findings),
+        telegram_id=telegram_id,
+        user_id=user_id,
+        session_id=_text(_section(item, "context", findings).get("session_id")),
+        properties=MappingProxyType(dict(_section(item, "properties", findings))),
+    )
+
+
 def _section(item: Mapping[str, Any], name: str, findings: list[Finding]) -> Mapping[str, Any]:
     value = item.get(name)
     if value is None:

@@ -56,6 +56,9 @@ PII_STEPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"name": ("first_name", "last_name"), "phone": ("phone",)}
 )
 
+# Plan keys whose sent events also count as the user's activity: a /start registers the user.
+DEFAULT_ACTIVITY_KEYS = frozenset({"start_bot"})
+
 DEFAULT_ACTIVITIES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "bot_message": frozenset({"bot"}),
@@ -74,10 +77,13 @@ class LifecycleConfig:
     """The lifecycle rules' settings (see ``capigate.lifecycle.rules`` for what each does).
 
     ``activities`` maps each activity name to the sources (kinds or names) that may send it;
+    ``activity_keys`` are plan keys whose sent events also count as plain activity (seed: the
+    bot's ``start_bot``, so a /start registers the user without a separate ``bot_message``);
     ``onboarding_steps`` maps each step, in order, to the property its value is reported as.
     """
 
     activities: Mapping[str, frozenset[str]] = field(default_factory=lambda: DEFAULT_ACTIVITIES)
+    activity_keys: frozenset[str] = DEFAULT_ACTIVITY_KEYS
     session_gap_s: float = DEFAULT_SESSION_GAP_S
     return_days: tuple[int, int] = DEFAULT_RETURN_DAYS
     return_activities: frozenset[str] = frozenset()  # empty: any activity counts as a return
@@ -87,6 +93,7 @@ class LifecycleConfig:
     default_region: str | None = None  # national phone numbers in onboarding (from the plan)
     emitted_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
     once_keys: frozenset[str] = field(init=False, repr=False, compare=False)  # once per user
+    noted_keys: frozenset[str] = field(init=False, repr=False, compare=False)  # sent: applied
 
     def __post_init__(self) -> None:
         keys = (APP_LAUNCH_KEY, RETURN_KEY, FIRST_ENTRY_KEY, DROP_OFF_KEY, COMPLETE_KEY)
@@ -94,6 +101,7 @@ class LifecycleConfig:
         object.__setattr__(self, "emitted_keys", (*keys, *retention))
         once = {RETURN_KEY, FIRST_ENTRY_KEY, COMPLETE_KEY, *retention}
         object.__setattr__(self, "once_keys", frozenset(once))
+        object.__setattr__(self, "noted_keys", self.once_keys | self.activity_keys)
 
     def allows(self, activity: str, source_name: str, source_kind: str) -> bool:
         """Whether a source (by name or kind) may send ``activity``."""

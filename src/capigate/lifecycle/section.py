@@ -6,6 +6,7 @@
       activities:                  # activity name -> sources (kinds or names) that may send it
         bot_message: [bot]
         onboarding_step: [bot, mini_app]
+      activity_keys: [start_bot]   # sent plan keys that also count as the user's activity
       session_gap_hours: 12        # AppLaunch after this long without activity
       return_days: [1, 7]          # 7d_Return: first activity on these days (inclusive)
       return_activities: []        # only these activities count as a return (empty: any)
@@ -20,7 +21,7 @@ Every field is optional; a missing one keeps seed 000's default. The plan loader
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from capigate.lifecycle.config import DEFAULT_CONFIG, HOUR_S, LifecycleConfig
@@ -29,6 +30,7 @@ from capigate.validate.rules import child
 Fail = Callable[[str, str, str], None]
 _FIELDS = (
     "activities",
+    "activity_keys",
     "session_gap_hours",
     "return_days",
     "return_activities",
@@ -55,10 +57,11 @@ def read_section(
             reader.fail(child(path, str(key)), "unknown_field", f"unknown field; known: {known}")
     config = LifecycleConfig(
         activities=reader.activities(),
+        activity_keys=frozenset(reader.names("activity_keys", DEFAULT_CONFIG.activity_keys)),
         session_gap_s=reader.positive("session_gap_hours", DEFAULT_CONFIG.session_gap_s / HOUR_S)
         * HOUR_S,
         return_days=reader.return_days(),
-        return_activities=frozenset(reader.names("return_activities")),
+        return_activities=frozenset(reader.names("return_activities", ())),
         retention_days=reader.retention_days(),
         drop_off_s=reader.positive("drop_off_minutes", DEFAULT_CONFIG.drop_off_s / MINUTE_S)
         * MINUTE_S,
@@ -71,7 +74,8 @@ def read_section(
 def check_against_plan(
     config: LifecycleConfig, derived: Mapping[str, bool], path: str, fail: Fail
 ) -> None:
-    """Activities must not shadow plan keys; every key the engine emits must be ``derived``.
+    """Activities must not shadow plan keys; every key the engine emits must be ``derived``;
+    every activity key must be a plan key that sources send (not ``derived``).
 
     ``derived`` maps each plan key to its ``derived`` flag.
     """
@@ -85,9 +89,22 @@ def check_against_plan(
             fail(path, "lifecycle_key_missing", f"the plan needs the key {key!r} (derived: true)")
         elif not derived[key]:
             fail(path, "lifecycle_key_not_derived", f"plan key {key!r} needs derived: true")
+    _check_activity_keys(config, derived, child(path, "activity_keys"), fail)
     if config.return_activities - set(config.activities):
         unknown = ", ".join(sorted(config.return_activities - set(config.activities)))
         fail(child(path, "return_activities"), "unknown_activity", f"not activities: {unknown}")
+
+
+def _check_activity_keys(
+    config: LifecycleConfig, derived: Mapping[str, bool], path: str, fail: Fail
+) -> None:
+    for key in sorted(config.activity_keys):
+        if key not in derived:
+            message = f"{key!r} is not a plan key (activity_keys: [] counts no sent event)"
+            fail(path, "unknown_plan_key", message)
+        elif derived[key]:
+            message = f"plan key {key!r} is derived: only keys that sources send count as activity"
+            fail(path, "activity_key_derived", message)
 
 
 class _Reader:
@@ -122,8 +139,8 @@ class _Reader:
             return default
         return float(value)
 
-    def names(self, key: str) -> list[str]:
-        value = self.data.get(key, [])
+    def names(self, key: str, default: Collection[str]) -> list[str]:
+        value = self.data.get(key, sorted(default))
         if not _is_names(value):
             self.fail(child(self.path, key), "field_type", "must be a list of names")
             return []
