@@ -6,7 +6,9 @@ period since registration (``floor((t - registered_at) / 86400)``), not a calend
 
 Registration
     The user's first activity registers them, at its ``properties.registered_at`` if the source
-    knows it (users who predate the gateway), else at the activity's time. It never moves.
+    knows it (users who predate the gateway), else at the activity's time. It never moves. A
+    sent event of an activity key (seed 000: ``start_bot``) is activity too, so a /start
+    registers the user (``LifecycleConfig.activity_keys``).
 
 AppLaunch (``app_open``)
     An activity that comes ``session_gap_s`` (12 h) or more after the user's previous activity.
