@@ -29,6 +29,7 @@ CORE = [
     "worker/routing.py",
     "worker/batcher.py",
     "worker/settle.py",
+    "worker/body.py",
     "enrich.py",
     "ingest_paths.py",
     "ratelimit.py",
