@@ -22,6 +22,11 @@ import yaml
 from capigate import enrich
 from capigate.attribution.config import AttributionSettings, parse_attribution
 from capigate.errors import ConfigError
+from capigate.housekeeping.config import (
+    DEFAULT_HOUSEKEEPING,
+    HousekeepingSettings,
+    parse_housekeeping,
+)
 from capigate.secret import Secret
 from capigate.settings_sources import Secrets, parse_sources, read_secrets_file
 from capigate.sources import DEV_SOURCE, Source
@@ -85,6 +90,7 @@ class Settings:
     # named secrets (webhook keys the plan names), read from the environment or secrets file
     secrets: Secrets = field(default_factory=lambda: Secrets({}, {}), compare=False, repr=False)
     attribution: AttributionSettings = DEFAULT_ATTRIBUTION
+    housekeeping: HousekeepingSettings = DEFAULT_HOUSEKEEPING
 
     @property
     def sandbox(self) -> bool:
@@ -179,7 +185,7 @@ _SCALARS: dict[str, Callable[[str, Any], Any]] = {
     "secrets_file": _parse_str,
 }
 _LISTS = ("pixels", "sources")
-_SECTIONS = ("worker", "routes", "attribution")  # parsed by their own modules
+_SECTIONS = ("worker", "routes", "attribution", "housekeeping")  # parsed by their own modules
 _SECRET_LOOKALIKES = ("access_token", "token", "meta_access_token", "telegram_bot_token")
 _FIELD_FOR_KEY = {"db": "db_url", "plan": "plan_path"}
 
@@ -214,6 +220,7 @@ def load(
         telegram_bot_token=secrets.get(TELEGRAM_TOKEN_ENV),
         worker=parse_worker(raw.get("worker"), env),
         attribution=parse_attribution(raw.get("attribution"), env),
+        housekeeping=parse_housekeeping(raw.get("housekeeping"), env),
         routes=parse_routes(
             raw.get("routes"),
             pixel_ids={p.id for p in pixels},

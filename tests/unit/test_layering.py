@@ -30,6 +30,7 @@ CORE = [
     "worker/batcher.py",
     "worker/settle.py",
     "worker/body.py",
+    "housekeeping/config.py",
     "enrich.py",
     "ingest_paths.py",
     "ratelimit.py",

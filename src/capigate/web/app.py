@@ -19,6 +19,7 @@ from capigate import __version__
 from capigate.clock import Clock, system_clock
 from capigate.emulator.app import create_app as create_emulator
 from capigate.emulator.connection import RAW_SEND_KEY
+from capigate.housekeeping import job as housekeeping
 from capigate.ingest import Ingestor
 from capigate.plan.load import default_plan, load_file
 from capigate.plan.model import Plan
@@ -75,7 +76,7 @@ def create_app(
             delivery = serve_delivery(
                 settings, active, clock=clock, sandbox_app=emulator, lifecycle=ingestor.lifecycle
             )
-            async with delivery as w:
+            async with delivery as w, housekeeping.running(settings, active, clock=clock):
                 app.state.gateway.worker = w
                 yield
         finally:
