@@ -20,6 +20,7 @@ CORE = [
     "quality.py",
     "pipeline.py",
     "classify.py",
+    "config_section.py",
     "retry.py",
     "plan",
     "lifecycle",

@@ -16,18 +16,16 @@ parses values handed in, reads no environment of its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from capigate.config_section import Parser, flag, parse_section, whole
 from capigate.errors import ConfigError
 
-ENV_PREFIX = "CAPIGATE_ATTRIBUTION_"
 DAY_S = 86_400
 CARRY_KEYS: Final = ("fbc", "fbp", "utm", "ip", "user_agent")
 MAX_TTL_S = 400 * DAY_S  # Meta ignores click ids older than its attribution windows anyway
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,22 +44,6 @@ class AttributionSettings:
         return max(self.link_window_s, self.keys_ttl_s, self.ip_ua_ttl_s)
 
 
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text not in (*_TRUE, *_FALSE):
-        raise ConfigError(f"{name}: must be true or false")
-    return text in _TRUE
-
-
-def _seconds(name: str, value: Any) -> int:
-    text = str(value).strip()
-    if isinstance(value, bool | float) or not text.isdigit() or not 0 <= int(text) <= MAX_TTL_S:
-        raise ConfigError(f"{name}: must be whole seconds from 0 to {MAX_TTL_S}")
-    return int(text)
-
-
 def _carry(name: str, value: Any) -> frozenset[str]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
@@ -73,8 +55,9 @@ def _carry(name: str, value: Any) -> frozenset[str]:
     return chosen
 
 
-_PARSERS: dict[str, Callable[[str, Any], Any]] = {
-    "enabled": _flag,
+_seconds = whole(0, MAX_TTL_S, noun="whole seconds")
+_PARSERS: dict[str, Parser] = {
+    "enabled": flag,
     "link_window_s": _seconds,
     "keys_ttl_s": _seconds,
     "ip_ua_ttl_s": _seconds,
@@ -84,18 +67,4 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
 
 def parse_attribution(raw: Any, environ: Mapping[str, str]) -> AttributionSettings:
     """``AttributionSettings`` from the YAML ``attribution:`` mapping (or None) and the env."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("attribution: must be a mapping of attribution settings")
-    unknown = sorted(set(raw) - set(_PARSERS))
-    if unknown:
-        raise ConfigError(f"attribution.{unknown[0]}: unknown (known: {', '.join(_PARSERS)})")
-    values: dict[str, Any] = {}
-    for key, parse in _PARSERS.items():
-        env_name = ENV_PREFIX + key.upper()
-        if env_name in environ:
-            values[key] = parse(env_name, environ[env_name])
-        elif raw.get(key) is not None:
-            values[key] = parse(f"attribution.{key}", raw[key])
-    return AttributionSettings(**values)
+    return AttributionSettings(**parse_section("attribution", raw, environ, _PARSERS))

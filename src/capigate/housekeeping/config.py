@@ -12,18 +12,15 @@ The environment wins over the YAML. Pure: parses values handed in, reads no envi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from capigate.errors import ConfigError
+from capigate.config_section import Parser, flag, number, parse_section
 
-ENV_PREFIX = "CAPIGATE_HOUSEKEEPING_"
 DEFAULT_INTERVAL_S = 3600.0  # purges are cheap; hourly keeps every table near its window
 DEFAULT_POLL_S = 60.0
 MAX_INTERVAL_S = 7 * 86_400.0
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,49 +35,13 @@ class HousekeepingSettings:
 DEFAULT_HOUSEKEEPING = HousekeepingSettings()
 
 
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text not in (*_TRUE, *_FALSE):
-        raise ConfigError(f"{name}: must be true or false")
-    return text in _TRUE
-
-
-def _seconds(low: float, high: float) -> Callable[[str, Any], float]:
-    def parse(name: str, value: Any) -> float:
-        try:
-            number = None if isinstance(value, bool) else float(value)
-        except (TypeError, ValueError):
-            number = None
-        if number is None or not low <= number <= high:
-            raise ConfigError(f"{name}: must be seconds from {low:g} to {high:g}")
-        return number
-
-    return parse
-
-
-_PARSERS: dict[str, Callable[[str, Any], Any]] = {
-    "enabled": _flag,
-    "interval_s": _seconds(1, MAX_INTERVAL_S),
-    "poll_s": _seconds(0.01, 3600),
+_PARSERS: dict[str, Parser] = {
+    "enabled": flag,
+    "interval_s": number(1, MAX_INTERVAL_S, noun="seconds"),
+    "poll_s": number(0.01, 3600, noun="seconds"),
 }
 
 
 def parse_housekeeping(raw: Any, environ: Mapping[str, str]) -> HousekeepingSettings:
     """``HousekeepingSettings`` from the YAML ``housekeeping:`` mapping (or None) and the env."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("housekeeping: must be a mapping of housekeeping settings")
-    unknown = sorted(set(raw) - set(_PARSERS))
-    if unknown:
-        raise ConfigError(f"housekeeping.{unknown[0]}: unknown (known: {', '.join(_PARSERS)})")
-    values: dict[str, Any] = {}
-    for key, parse in _PARSERS.items():
-        env_name = ENV_PREFIX + key.upper()
-        if env_name in environ:
-            values[key] = parse(env_name, environ[env_name])
-        elif raw.get(key) is not None:
-            values[key] = parse(f"housekeeping.{key}", raw[key])
-    return HousekeepingSettings(**values)
+    return HousekeepingSettings(**parse_section("housekeeping", raw, environ, _PARSERS))
