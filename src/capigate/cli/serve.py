@@ -9,8 +9,8 @@ from typing import Any
 import click
 import uvicorn
 
-from capigate.errors import GatewayError
-from capigate.settings import Settings, load
+from capigate.cli.options import gateway_errors, load_settings, settings_options
+from capigate.settings import Settings
 from capigate.store import open_store
 
 _BANNER_WIDTH = 72
@@ -19,16 +19,7 @@ _BANNER_WIDTH = 72
 @click.command("serve")
 @click.option("--host", help="Interface to listen on.  [env: CAPIGATE_HOST; default 127.0.0.1]")
 @click.option("--port", type=int, help="TCP port.  [env: CAPIGATE_PORT; default 8000]")
-@click.option(
-    "--db",
-    help="sqlite:///path/to/file.db or postgresql://...  "
-    "[env: CAPIGATE_DB; default sqlite:///./capigate.db]",
-)
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False),
-    help="YAML settings file.  [env: CAPIGATE_CONFIG; default ./capigate.yaml if present]",
-)
+@settings_options
 @click.option(
     "--workers",
     type=int,
@@ -39,18 +30,14 @@ def serve(
     host: str | None, port: int | None, db: str | None, config: str | None, workers: int | None
 ) -> None:
     """Run the gateway: ingest API, health, metrics (and the emulator in sandbox mode)."""
-    from capigate import logs
     from capigate.web.app import create_app
 
     overrides = {"host": host, "port": port, "db": db, "workers": workers}
-    try:
-        settings = load(config_path=config, overrides=overrides)
-        logs.configure(settings.log_level)
+    with gateway_errors():
+        settings = load_settings(config, overrides)
         app = create_app(settings)  # builds (and so checks) everything before listening
         if settings.workers > 1:
             asyncio.run(_migrate(settings.db_url))  # once, before the workers start
-    except GatewayError as exc:
-        raise click.ClickException(str(exc)) from None
     if settings.sandbox:
         click.echo(sandbox_banner(settings), err=True)
     if settings.workers > 1:

@@ -13,21 +13,12 @@ import signal
 
 import click
 
-from capigate.errors import GatewayError
-from capigate.settings import Settings, load
+from capigate.cli.options import gateway_errors, load_settings, settings_options
+from capigate.settings import Settings
 
 
 @click.command("worker")
-@click.option(
-    "--db",
-    help="sqlite:///path/to/file.db or postgresql://...  "
-    "[env: CAPIGATE_DB; default sqlite:///./capigate.db]",
-)
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False),
-    help="YAML settings file.  [env: CAPIGATE_CONFIG; default ./capigate.yaml if present]",
-)
+@settings_options
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 def worker(db: str | None, config: str | None, once: bool) -> None:
     """Deliver the outbox to Meta until stopped (SIGTERM or Ctrl-C finish the batches in flight).
@@ -35,14 +26,9 @@ def worker(db: str | None, config: str | None, once: bool) -> None:
     Batching, leases and retries are set in the worker: section (CAPIGATE_WORKER_* variables).
     In sandbox mode (no Meta access token) set CAPIGATE_GRAPH_URL to a `capigate emulator`.
     """
-    from capigate import logs
-
-    try:
-        settings = load(config_path=config, overrides={"db": db})
-        logs.configure(settings.log_level)
+    with gateway_errors():
+        settings = load_settings(config, {"db": db})
         asyncio.run(_run(settings, once=once))
-    except GatewayError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 async def _run(settings: Settings, *, once: bool) -> None:
