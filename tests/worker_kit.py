@@ -11,15 +11,12 @@ import asyncio
 import hashlib
 import random
 import socket
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 
 from capigate.clock import FrozenClock
 from capigate.emulator import create_app
@@ -28,6 +25,7 @@ from capigate.secret import Secret
 from capigate.store import InMemoryStore, NewEvent, Status, Store, StoredEvent
 from capigate.worker.config import WorkerSettings
 from capigate.worker.loop import DeliveryWorker
+from tests.servers import serving  # noqa: F401  (re-exported: the CLI tests import it from here)
 
 NOW_S = 1_763_800_000.0
 PIXEL = "1234567890"
@@ -36,7 +34,6 @@ TOKEN = "EAAGworkerToken"
 GRAPH = "http://emulator"
 FAST = WorkerSettings(flush_interval_s=1.0, retry_jitter=0.0, probe_base_delay_s=30.0)
 PENDING = (Status.QUEUED, Status.RETRY, Status.LEASED)
-SERVER_START_TIMEOUT_S = 10.0
 
 
 def sha(value: str) -> str:
@@ -220,28 +217,6 @@ def by_event_id(events: list[Mapping[str, Any]]) -> dict[str, int]:
     for event in events:
         counts[str(event["event_id"])] = counts.get(str(event["event_id"]), 0) + 1
     return counts
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Run an ASGI app under uvicorn on a free loopback port in a thread; yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="critical", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=SERVER_START_TIMEOUT_S)
-        sock.close()
 
 
 def free_port() -> int:
