@@ -51,12 +51,25 @@ LIMIT 1
 -- name: next_due_group
 -- The group after :pixel_id/:test_event_code, as first_due_group. Walking the groups this way
 -- (a loose index scan) costs one seek per group, however many events are queued, so leasing
--- stays cheap with a deep outbox and when the pixels that hold it are excluded.
-SELECT pixel_id, test_event_code, next_attempt_at, id
-FROM marketing_events INDEXED BY marketing_events_group_due
-WHERE status IN ('queued', 'retry', 'leased')
-  AND (pixel_id, test_event_code) > (:pixel_id, :test_event_code)
-ORDER BY pixel_id, test_event_code, next_attempt_at
+-- stays cheap with a deep outbox and when the pixels that hold it are excluded. Two seeks
+-- (the pixel's next test_event_code, then the next pixel): SQLite scans every row of the pixel
+-- for the row value (pixel_id, test_event_code) > (...), 24 ms with 200,000 queued.
+SELECT * FROM (
+    SELECT * FROM (
+        SELECT pixel_id, test_event_code, next_attempt_at, id
+        FROM marketing_events INDEXED BY marketing_events_group_due
+        WHERE status IN ('queued', 'retry', 'leased')
+          AND pixel_id = :pixel_id AND test_event_code > :test_event_code
+        ORDER BY test_event_code, next_attempt_at
+        LIMIT 1)
+    UNION ALL
+    SELECT * FROM (
+        SELECT pixel_id, test_event_code, next_attempt_at, id
+        FROM marketing_events INDEXED BY marketing_events_group_due
+        WHERE status IN ('queued', 'retry', 'leased') AND pixel_id > :pixel_id
+        ORDER BY pixel_id, test_event_code, next_attempt_at
+        LIMIT 1))
+ORDER BY pixel_id, test_event_code
 LIMIT 1
 
 -- name: count_due
