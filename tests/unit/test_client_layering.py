@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.unit.imports_kit import imports
+
 CLIENT = Path(__file__).resolve().parents[2] / "src" / "capigate" / "client"
 ALLOWED_THIRD_PARTY = {"httpx"}
-
-
-def _imports(path: Path) -> list[str]:
-    names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
-    return names
 
 
 @pytest.mark.parametrize("path", sorted(CLIENT.glob("*.py")), ids=lambda p: p.name)
 def test_client_module_imports_only_stdlib_httpx_and_itself(path: Path) -> None:
     """No gateway module (web, store, ingest, plan, ...) and no other third-party package."""
-    for name in _imports(path):
+    for name in imports(path):
         top = name.split(".")[0]
         if top == "capigate":
             assert name.startswith("capigate.client"), f"{path.name} imports {name}"

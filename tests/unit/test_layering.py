@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.unit.imports_kit import imports
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "capigate"
 
@@ -60,20 +61,10 @@ def _core_files() -> list[Path]:
     return files
 
 
-def _imports(path: Path) -> list[str]:
-    names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
-    return names
-
-
 @pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(SRC)))
 def test_core_module_imports_no_io(path: Path) -> None:
     """A core module imports neither I/O libraries nor capigate's I/O layers."""
-    for name in _imports(path):
+    for name in imports(path):
         top = name.split(".")[0]
         assert top not in FORBIDDEN, f"{path.name} imports {name}: the core must stay pure"
         if top == "capigate":
