@@ -128,19 +128,20 @@ def estimate(user_data: Mapping[str, Any]) -> MatchQuality:
     order of ``user_data``. The estimate depends on the keys alone, so it is worked out once
     per key sequence (bounded memo; keys are never personal data).
     """
-    if all(user_data.values()):  # every key counts: the common case, remembered
-        keys = tuple(user_data)
-        quality = _by_keys.get(keys)
-        if quality is None:
-            quality = _estimate(keys)
-            if len(_by_keys) >= MAX_CACHED_KEY_SETS:
-                _by_keys.clear()
-            _by_keys[keys] = quality
+    keys = tuple(user_data)
+    quality = _by_keys.get(keys)
+    if quality is not None and all(user_data.values()):  # every key counts: remembered
         return quality
-    return _estimate(tuple(key for key, value in user_data.items() if value))
+    quality = _estimate(tuple(key for key, value in user_data.items() if value))
+    if len(quality.keys) == len(keys):  # all of them Meta's keys with a value: remember
+        if len(_by_keys) >= MAX_CACHED_KEY_SETS:
+            _by_keys.clear()
+        _by_keys[keys] = quality
+    return quality
 
 
-MAX_CACHED_KEY_SETS = 4096
+# Only sequences of Meta's own keys are remembered: short strings, so memory stays small.
+MAX_CACHED_KEY_SETS = 1 << 14
 _by_keys: dict[tuple[str, ...], MatchQuality] = {}
 
 

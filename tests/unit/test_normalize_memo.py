@@ -88,11 +88,30 @@ def test_settings_beyond_the_limit_start_afresh(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_key_sets_beyond_the_order_limit_start_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The remembered key orders stay bounded too, and the output order stays right."""
+    """Remembered key orders (short way) and sorts (long way) stay bounded; output order holds."""
     from capigate.normalize import userdata
 
-    monkeypatch.setattr(userdata, "MAX_CACHED_ORDERS", 1)
+    for name in ("MAX_CACHED_ORDERS", "MAX_CACHED_PLANS"):
+        monkeypatch.setattr(userdata, name, 1)
     monkeypatch.setattr(userdata, "_orders", {})
+    monkeypatch.setattr(userdata, "_plans", {})
     assert list(normalize_user_data({"ct": "X", "em": "a@b.co"})[0]) == ["em", "ct"]
     assert list(normalize_user_data({"fn": "X", "em": "a@b.co"})[0]) == ["em", "fn"]
-    assert len(userdata._orders) == 1
+    assert list(normalize_user_data({"fn": "X", "em": "a@b.co", "x": 1})[0]) == ["em", "fn"]
+    assert list(normalize_user_data({"ln": "X", "em": "a@b.co", "x": 1})[0]) == ["em", "ln"]
+    assert len(userdata._plans) == len(userdata._orders) == 1
+
+
+def test_a_value_the_short_way_cannot_take_sends_the_whole_dict_the_long_way() -> None:
+    """A blank, a list or a phone without country code: same output, findings in input order."""
+    raw = {"ph": "650 555 1212", "em": "a@b.co", "fn": ["Ann", "Bo"], "ln": " ", "ge": "x"}
+    out, findings = normalize_user_data(raw)
+    assert list(out) == ["em", "ph", "fn"]
+    assert [f.rule for f in findings] == ["phone_no_country_code", "gender_unknown"]
+
+
+def test_long_values_are_not_remembered() -> None:
+    """A huge user agent is normalized every time rather than kept in memory."""
+    agent = "Mozilla/5.0 " + "x" * memo.MAX_MEMO_TEXT_CHARS
+    assert normalize_user_data({"client_user_agent": agent})[0] == {"client_user_agent": agent}
+    assert memo.tables(None, 2026)[1]["client_user_agent"] == {}

@@ -219,3 +219,11 @@ def test_custom_data_plans_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     for custom in ({"a": 1}, {"b": 1}):
         assert_agrees(_ev("chat", custom_data=custom), OPTIONS[0])
     assert len(clean._custom_plans) == 1
+
+
+def test_long_or_many_property_names_are_not_remembered() -> None:
+    """Sender-chosen names are kept out of the plan cache when long or numerous."""
+    clean._custom_plans.clear()
+    for custom in ({"p" * 100: 1}, {f"k{i}": 1 for i in range(40)}):
+        assert assert_agrees(_ev("chat", custom_data=custom), OPTIONS[0])
+    assert clean._custom_plans == {}

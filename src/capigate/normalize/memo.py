@@ -16,8 +16,9 @@ What is kept in memory, and why it is safe:
   keyed by the raw text: a first name or a city alone identifies no one.
 * Nothing is ever written anywhere: memos live in process memory only.
 
-Each memo holds at most ``MAX_MEMO_ENTRIES`` entries and is emptied when full, so memory stays
-bounded whatever a sender sends; a hostile stream of unique values only costs the memo's benefit.
+Each memo holds at most ``MAX_MEMO_ENTRIES`` entries of values up to ``MAX_MEMO_TEXT_CHARS``
+long and is emptied when full, so memory stays bounded whatever a sender sends; a hostile stream
+of unique values only costs the memo's benefit.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hashlib import blake2b
 from capigate.normalize.phone import check_region
 
 MAX_MEMO_ENTRIES = 1 << 16  # per key and settings
+MAX_MEMO_TEXT_CHARS = 512  # longer raw values (a user agent can be long) are not remembered
 MAX_MEMO_SETTINGS = 8  # (default region, latest birth year) pairs kept at once
 DIGEST_BYTES = 16  # 128 bits: a collision between two raw values is not a practical event
 
@@ -59,7 +61,10 @@ def digest(text: str) -> bytes:
 
 
 def remember(table: dict[object, str], key: object, value: str) -> None:
-    """Store ``value`` under ``key``, emptying the table first when it is full."""
+    """Store ``value`` under ``key``, emptying the table first when it is full; a long text
+    key or value is not stored at all."""
+    if len(value) > MAX_MEMO_TEXT_CHARS or (type(key) is str and len(key) > MAX_MEMO_TEXT_CHARS):
+        return
     if len(table) >= MAX_MEMO_ENTRIES:
         table.clear()
     table[key] = value

@@ -17,7 +17,7 @@ Choices, so that the payload is stable:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from capigate.errors import InvalidField
@@ -133,6 +133,84 @@ def normalize_user_data(
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise InvalidField("user_data", "bad_type", "user_data must be a JSON object")
     region, tables = memo.tables(default_region, max_birth_year)
+    if type(raw) is dict:
+        found = _short_way(raw, region, max_birth_year, tables)
+        if found is not None:
+            return found, []
+    return _long_way(raw, region, max_birth_year, tables)
+
+
+_PLAIN, _DIGEST, _RULE = 0, 1, 2  # how a key's value is looked up on the short way
+# Key sequences of known keys only (short strings), so the memory stays small and bounded.
+MAX_CACHED_PLANS = 1 << 14
+Plan = tuple[tuple[str, int, Callable[[str], str] | None], ...]
+_plans: dict[tuple[str, ...], Plan] = {}
+
+
+def _short_way(
+    raw: dict[str, Any], region: str | None, max_year: int, tables: memo.Tables
+) -> dict[str, Any] | None:
+    """The user_data of a dict of known keys and string values that all normalize without a
+    finding, written straight in Meta's order; None sends the whole dict the long way."""
+    keys = tuple(raw)
+    plan = _plans.get(keys) or _plan(keys)
+    if not plan:
+        return None
+    found: dict[str, Any] = {}
+    result: str | None
+    for key, kind, rule in plan:
+        value = raw[key]
+        if type(value) is not str:
+            return None
+        if rule is not None:  # a rule of the text alone (TEXT_RULES), one call deep
+            if not value.isascii() or not (text := value.strip()):
+                return None
+            try:
+                result = rule(text)
+            except InvalidField:
+                return None
+        else:
+            table = tables[key]
+            memo_key: object = memo.digest(value) if kind == _DIGEST else value
+            result = table.get(memo_key)
+            if result is None:
+                if key == "ph":  # a phone may come with a warning
+                    result = _by_phone_rule(value, region)
+                else:
+                    result = _by_rule(key, value, region, max_year)
+                if result is not None:
+                    memo.remember(table, memo_key, result)
+        if result is None:
+            return None
+        found[key] = result
+    return found
+
+
+def _plan(keys: tuple[str, ...]) -> Plan:
+    """(key, lookup kind, text rule) in Meta's order, or () when a key is unknown (the long way
+    says so)."""
+    if not all(key in _RANK for key in keys):
+        return ()  # not remembered: unknown keys may be long, and they are rare
+    ordered = sorted(keys, key=_RANK.__getitem__)
+    plan = tuple(
+        (key, _KINDS[key], TEXT_RULES.get(key) if _KINDS[key] == _RULE else None) for key in ordered
+    )
+    if len(_plans) >= MAX_CACHED_PLANS:
+        _plans.clear()
+    _plans[keys] = plan
+    return plan
+
+
+_KINDS = {
+    key: _DIGEST if key in memo.DIGEST_KEYS else _PLAIN if key in memo.PLAIN_KEYS else _RULE
+    for key in USER_DATA_ORDER
+}
+
+
+def _long_way(
+    raw: Mapping[str, Any], region: str | None, max_birth_year: int, tables: memo.Tables
+) -> tuple[dict[str, Any], list[Finding]]:
+    """Every value in input order, findings included; output sorted into Meta's order."""
     ctx: _Context | None = None
     found: dict[str, Any] = {}
     for key, value in raw.items():
@@ -157,6 +235,20 @@ def normalize_user_data(
     return _in_order(found), ctx.findings if ctx is not None else []
 
 
+def _by_phone_rule(value: str, region: str | None) -> str | None:
+    """``ph`` of an ASCII value known to carry its country code; None for the long way (which
+    warns about a number without one)."""
+    if value.isascii():
+        text = value.strip()
+        if text:
+            try:
+                hashed, has_country_code = hash_phone(text, region)
+            except InvalidField:
+                return None
+            return hashed if has_country_code else None
+    return None
+
+
 def _by_rule(key: str, value: str, region: str | None, max_year: int) -> str | None:
     """``hash_text`` of an ASCII value, the short way; None sends it the long way (which also
     says why a blank, non-ASCII or invalid value gives nothing)."""
@@ -170,7 +262,7 @@ def _by_rule(key: str, value: str, region: str | None, max_year: int) -> str | N
     return None
 
 
-MAX_CACHED_ORDERS = 4096  # distinct key sets whose canonical order is remembered
+MAX_CACHED_ORDERS = 1 << 14  # distinct key sets whose canonical order is remembered
 _orders: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 

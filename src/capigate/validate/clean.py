@@ -190,6 +190,8 @@ def _clean_custom(custom: object, name: str) -> dict[str, Any] | None:
 
 
 MAX_CACHED_PLANS = 1024
+MAX_CACHED_KEY_CHARS = 64
+MAX_CACHED_PLAN_KEYS = 32
 _BAD, _EMPTY = object(), object()
 # Per custom_data key sequence: (key, cleaner) in wire order, or () to take the long way.
 _custom_plans: dict[tuple[str, ...], tuple[tuple[str, Callable[[Any], Any]], ...]] = {}
@@ -204,6 +206,10 @@ def _custom_plan(keys: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any]
             *((key, _CUSTOM_CLEANERS[key]) for key in standard),
             *((key, _custom_property) for key in extra),
         )
+    if len(keys) > MAX_CACHED_PLAN_KEYS or not all(
+        type(key) is str and len(key) <= MAX_CACHED_KEY_CHARS for key in extra
+    ):
+        return plan  # property names are the sender's: only a few short ones are remembered
     if len(_custom_plans) >= MAX_CACHED_PLANS:
         _custom_plans.clear()
     _custom_plans[keys] = plan
