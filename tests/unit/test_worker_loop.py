@@ -339,6 +339,34 @@ async def test_a_failed_batch_keeps_its_place_until_it_is_settled() -> None:
     assert await _requests_while_settling(500) == 1
 
 
+async def test_no_lease_is_asked_while_every_pixel_is_busy() -> None:
+    """With its only pixel's batches all in flight, a round asks the store for no lease."""
+    gate = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        await gate.wait()
+        return httpx.Response(200, json={"events_received": 1, "fbtrace_id": "T"})
+
+    settings = dataclasses.replace(FAST, batch_size=1, concurrency=1, flush_interval_s=0.0)
+    clock = FrozenClock(NOW_S)
+    store = InMemoryStore(clock=clock)
+    async with rig(settings=settings, store=store, clock=clock,
+                   transport=httpx.MockTransport(answer)) as r:  # fmt: skip
+        await r.enqueue([new_event(1), new_event(2)])
+        first = asyncio.create_task(r.worker.run_once())
+        for _ in range(50):
+            if r.worker.status()["batches_in_flight"]:
+                break
+            await asyncio.sleep(0)
+        leases = sum(name == "lease_batch" for name, _ in store.calls)
+        assert await r.worker.run_once() == 0  # the pixel is busy: nothing to ask for
+        assert sum(name == "lease_batch" for name, _ in store.calls) == leases == 1
+        gate.set()
+        assert await first == 1
+        await settle_all(r)
+        assert len(await r.events(Status.DELIVERED)) == 2
+
+
 async def test_stop_lets_the_batch_in_flight_finish() -> None:
     """run() returns after stop(), once the batch being sent is settled."""
     gate = asyncio.Event()

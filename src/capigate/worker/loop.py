@@ -150,7 +150,7 @@ class DeliveryWorker:
     async def _fill(self) -> int:
         """Lease and start batches while some pixel has room; returns how many started."""
         started = 0
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and not self._all_busy():
             batch = await self._store.lease_batch(
                 worker_id=self.worker_id,
                 now_s=self._clock(),
@@ -166,8 +166,18 @@ class DeliveryWorker:
         return started
 
     def _excluded(self) -> frozenset[str]:
-        full = {p for p, n in self._in_flight.items() if n >= self.settings.concurrency}
-        return self.circuits.paused() | self._unconfigured | full
+        return self.circuits.paused() | self._unconfigured | self._full()
+
+    def _full(self) -> set[str]:
+        return {p for p, n in self._in_flight.items() if n >= self.settings.concurrency}
+
+    def _all_busy(self) -> bool:
+        """Whether every pixel with a client has all its batches in flight.
+
+        A lease could then find only events of pixels without a client, and those are found
+        as soon as a place frees, so the store is not asked in vain.
+        """
+        return bool(self._clients) and self._full() >= self._clients.keys()
 
     def _start(self, batch: Batch) -> None:
         pixel_id = batch.pixel_id
