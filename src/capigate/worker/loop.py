@@ -4,11 +4,12 @@ One task per leased batch. The loop leases only for pixels that have room (``con
 batches sending each) and a closed circuit, by leaving the others out of ``lease_batch``:
 a leased event never waits behind a semaphore while its lease runs out. A delivered batch
 gives its place up as soon as its last request is answered, so the next lease and request
-overlap with saving the acknowledgement. A batch is one
-(pixel, test_event_code) group of up to ``batch_size`` events, or fewer once the oldest has
-waited ``flush_interval_s``. Before sending, events whose 7-day window is about to close are
-expired (``settle.on_lease``); a batch Meta refuses because of some of its events is split
-until they are isolated (``batcher``); every answer is settled per event (``settle``).
+overlap with saving the acknowledgement. A batch is one (pixel, test_event_code) group of up
+to ``batch_size`` events, or fewer once the oldest has waited ``flush_interval_s``. Before
+sending, events whose 7-day window is about to close are expired (``settle.on_lease``); a
+batch Meta refuses because of some of its events is split until they are isolated
+(``batcher``); every answer is settled per event (``settle``). The body is spliced from the
+stored JSON text of the events (``body``), never decoded and encoded again.
 
 Nothing is lost when a worker dies: its leases run out and another worker (or this one,
 restarted) sends the events again; Meta deduplicates them by event_id. Store failures are
