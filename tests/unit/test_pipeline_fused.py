@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -14,8 +15,8 @@ from capigate.normalize import normalize_user_data
 from capigate.pipeline import PipelineOptions, Prepared, prepare
 from capigate.quality import estimate
 from capigate.validate import validate_event
-from tests.unit.test_validate_clean import OPTIONS, near_clean_events
-from tests.unit.test_validate_factory import NOW_S
+from tests.unit.test_validate_clean import OPTIONS, RAW_USER_DATA, near_clean_events
+from tests.unit.test_validate_factory import NOW_S, make_event
 
 PIPELINES = [PipelineOptions(default_region="UZ", validation=options) for options in OPTIONS]
 
@@ -53,3 +54,16 @@ def test_prepare_equals_the_separate_steps(event: dict[str, Any], options: Pipel
     assert orjson.dumps(fused.payload) == orjson.dumps(expected.payload)
     assert fused.findings == expected.findings
     assert fused.quality == expected.quality
+
+
+def test_read_only_mappings_take_the_long_way_to_the_same_result() -> None:
+    """An event or user_data that is a Mapping but not a dict is prepared all the same."""
+    event = make_event("chat", user_data=dict(RAW_USER_DATA))
+    frozen = MappingProxyType({**event, "user_data": MappingProxyType(event["user_data"])})
+    expected = prepare(event, now_s=NOW_S, options=PIPELINES[0])
+    got = prepare(frozen, now_s=NOW_S, options=PIPELINES[0])
+    assert (got.payload, got.findings, got.quality) == (
+        expected.payload,
+        expected.findings,
+        expected.quality,
+    )

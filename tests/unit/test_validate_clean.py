@@ -173,6 +173,7 @@ def _app(**app_data: Any) -> dict[str, Any]:
         (_ev("chat", custom_data={"num_items": 1}), False),
         (_ev("chat", custom_data={"email": "a"}), False),
         (_ev("chat", custom_data=[1]), False),
+        (_ev("chat", event_name="Purchase"), False),
         (_purchase(value=None), False),
         (_purchase(currency=None), False),
         (_purchase(currency="usd", value=0), True),

@@ -12,8 +12,9 @@ What is kept in memory, and why it is safe:
   the queue does not already hold (hashes), and no raw email or phone outlives its request.
 * ``external_id`` is not memoized: normalizing it costs less than the digest would.
 * Low-cardinality fields (``fn``, ``ln``, ``ge``, ``db``, ``ct``, ``st``, ``zp``, ``country``) and
-  the values Meta receives in the clear anyway (``client_ip_address``, ``client_user_agent``) are
-  keyed by the raw text: a first name or a city alone identifies no one.
+  the values Meta receives in the clear anyway (``client_ip_address``, ``client_user_agent``,
+  ``fbp``, ``fbc``: the queue holds them as they are) are keyed by the raw text: a first name or
+  a city alone identifies no one.
 * Nothing is ever written anywhere: memos live in process memory only.
 
 Each memo holds at most ``MAX_MEMO_ENTRIES`` entries of values up to ``MAX_MEMO_TEXT_CHARS``
@@ -34,8 +35,9 @@ DIGEST_BYTES = 16  # 128 bits: a collision between two raw values is not a pract
 
 DIGEST_KEYS = frozenset({"em", "ph"})
 PLAIN_KEYS = frozenset(
-    {"fn", "ln", "ge", "db", "ct", "st", "zp", "country", "client_ip_address", "client_user_agent"}
-)
+    {"fn", "ln", "ge", "db", "ct", "st", "zp", "country",
+     "client_ip_address", "client_user_agent", "fbp", "fbc"}
+)  # fmt: skip
 
 Tables = dict[str, dict[object, str]]
 _memos: dict[tuple[str | None, int], tuple[str | None, Tables]] = {}

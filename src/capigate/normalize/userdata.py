@@ -13,6 +13,11 @@ Choices, so that the payload is stable:
 * A raw (never-hash) key takes one value; a one-element list is unwrapped, a longer one dropped.
 * A phone kept without a known country code (no default region) is sent with a warning
   ``phone_no_country_code``: Meta requires the country code and will rarely match it.
+
+Two ways, one result: a dict of known keys whose values are all strings that normalize without a
+finding (nearly every event) takes the short way, a remembered plan per key sequence that writes
+the output in Meta's order with one lookup per value (``memo``); anything else goes the long way,
+value by value in input order, so findings come in input order. Tests compare the two.
 """
 
 from __future__ import annotations
