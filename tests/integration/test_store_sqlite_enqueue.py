@@ -89,3 +89,4 @@ def test_insert_statement_numbers_every_parameter_once(count: int) -> None:
     assert numbers == set(range(1, count * width + 2))
     assert statement.count("'queued'") == count
     assert count * width + 1 <= 999
+    assert ("RETURNING" in statement) == (count > 1)  # one row: the cursor tells its fate

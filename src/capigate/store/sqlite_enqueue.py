@@ -35,8 +35,11 @@ def enqueue(params: Sequence[dict[str, Any]], conn: sqlite3.Connection) -> list[
         firsts.setdefault(rows.dedup_key(event), event)
     stored: dict[Key, int] = {}
     for chunk in _chunks(list(firsts.values())):
-        for row in conn.execute(insert_sql(len(chunk)), _arguments(chunk)):
-            stored[(row[1], row[2], row[3])] = int(row[0])
+        cursor = conn.execute(insert_sql(len(chunk)), _arguments(chunk))
+        if len(chunk) > 1:
+            stored.update(((row[1], row[2], row[3]), int(row[0])) for row in cursor)
+        elif cursor.rowcount == 1 and cursor.lastrowid is not None:
+            stored[rows.dedup_key(chunk[0])] = cursor.lastrowid
     results = []
     for event in params:
         key = rows.dedup_key(event)
@@ -49,7 +52,8 @@ def enqueue(params: Sequence[dict[str, Any]], conn: sqlite3.Connection) -> list[
 
 @cache
 def insert_sql(count: int) -> str:
-    """The ``insert_event`` statement for ``count`` rows, with numbered parameters."""
+    """The ``insert_event`` statement for ``count`` rows, with numbered parameters (for one row,
+    without its RETURNING clause)."""
     width = len(INSERT_COLUMNS)
     now = f"?{count * width + 1}"
     values = (
@@ -57,7 +61,8 @@ def insert_sql(count: int) -> str:
         + f", 'queued', {now}, {now}, {now})"
         for row in range(count)
     )  # fmt: skip
-    return Q["insert_event"].format(rows=",\n".join(values))
+    statement = Q["insert_event"].format(rows=",\n".join(values))
+    return statement if count > 1 else statement[: statement.index("RETURNING")].rstrip()
 
 
 def _arguments(chunk: Sequence[dict[str, Any]]) -> list[Any]:
