@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from capigate import enrich, pipeline, telegram
@@ -200,16 +201,21 @@ class Ingestor:
         pipeline_findings = [f.under(path) for f in _item_paths(prepared.findings)]
         if not prepared.ok:
             return [*mapped_findings, *pipeline_findings]
-        warnings = tuple(f for f in (*mapped_findings, *pipeline_findings) if not f.is_error)
+        found = (*mapped_findings, *pipeline_findings)
+        warnings = tuple(f for f in found if not f.is_error) if found else ()
         source = caller.source
         default = source.pixel_id or self._default_pixel
-        event_name = prepared.payload["event_name"]
-        pixels = pixels_for(
-            self._settings.routes,
-            source=source.name,
-            plan_key=mapped.plan_key,
-            event_name=event_name,
-            default=default,
+        routes = self._settings.routes
+        pixels = (
+            pixels_for(
+                routes,
+                source=source.name,
+                plan_key=mapped.plan_key,
+                event_name=prepared.payload["event_name"],
+                default=default,
+            )
+            if routes
+            else (default,)
         )
         first, *copies = [self._new_event(mapped, prepared, source, warnings, p) for p in pixels]
         return _Ready(first, warnings, tuple(copies))
@@ -304,9 +310,13 @@ def _source_info(source: Source, item: object, plan: Plan) -> SourceInfo:
         rule = plan.events.get(key) if isinstance(key, str) else None
         kind = sorted(rule.sources)[0] if rule is not None and rule.sources else "server"
         return SourceInfo(source.name, kind, ACTION_SOURCES)
-    if source.is_browser:
-        return SourceInfo(source.name, source.channel, frozenset({BROWSER_ACTION_SOURCE}))
-    return SourceInfo(source.name, source.channel, ACTION_SOURCES)
+    return _configured_source_info(source.name, source.channel, source.is_browser)
+
+
+@cache  # one per configured source: built once, not for every event
+def _configured_source_info(name: str, channel: str, browser: bool) -> SourceInfo:
+    action_sources = frozenset({BROWSER_ACTION_SOURCE}) if browser else ACTION_SOURCES
+    return SourceInfo(name, channel, action_sources)
 
 
 def _with_verified_user(item: dict[str, Any], init: telegram.InitData) -> dict[str, Any]:

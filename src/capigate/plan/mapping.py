@@ -281,10 +281,14 @@ def _check_required(rule: PlanEvent, user_data: Mapping[str, Any], it: _Item) ->
 def _custom_data(rule: PlanEvent, policy: UndeclaredPolicy, it: _Item) -> dict[str, Any]:
     """Declared fields, then undeclared properties (per the plan's policy), then constants."""
     out: dict[str, Any] = {}
-    for name in rule.custom_fields:
-        value = it.value(name)
-        if value is not None:
-            out[name] = value
+    properties, context = it.properties, it.context
+    for name in rule.custom_fields:  # it.value(name), inline: this runs for every field
+        value = properties.get(name)
+        if value is None or value == "":
+            value = context.get(name)
+            if value is None or value == "":
+                continue
+        out[name] = value
     declared = rule.declared
     if policy == "keep":
         out.update({name: v for name, v in it.properties.items() if name not in declared})
