@@ -113,11 +113,11 @@ class Writer:
             if self._conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
-            _settle_all(group, _wrap(exc))
+            error = _wrap(exc)
+            _settle([(pending, None, error) for pending in group])
             return
         self.commits += 1
-        for pending, (value, error) in zip(group, outcomes, strict=True):
-            _settle(pending, value, error)
+        _settle([(pending, *outcome) for pending, outcome in zip(group, outcomes, strict=True)])
 
     def _in_savepoint(self, job: Job[Any]) -> tuple[Any, BaseException | None]:
         self._conn.execute("SAVEPOINT job")
@@ -162,19 +162,24 @@ def _wrap(exc: sqlite3.Error) -> StoreError:
     return error
 
 
-def _settle_all(group: list[_Pending], error: BaseException) -> None:
-    for pending in group:
-        _settle(pending, None, error)
+_Outcome = tuple[_Pending, Any, BaseException | None]
 
 
-def _settle(pending: _Pending, value: Any, error: BaseException | None) -> None:
-    def resolve() -> None:
+def _settle(outcomes: list[_Outcome]) -> None:
+    """Resolve the callers' futures with one wake-up per event loop, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the caller's event loop is already closed
+            loop.call_soon_threadsafe(_resolve, settled)
+
+
+def _resolve(settled: list[_Outcome]) -> None:
+    for pending, value, error in settled:
         if pending.future.done():  # the caller was cancelled; the work is committed anyway
-            return
+            continue
         if error is None:
             pending.future.set_result(value)
         else:
             pending.future.set_exception(error)
-
-    with contextlib.suppress(RuntimeError):  # the caller's event loop is already closed
-        pending.loop.call_soon_threadsafe(resolve)
