@@ -26,7 +26,7 @@ from capigate.plan.model import Plan
 from capigate.settings import Settings
 from capigate.sources import SourceRegistry
 from capigate.store import Store, open_store
-from capigate.web import api, snippet
+from capigate.web import api, direct, snippet
 from capigate.web.gateway import SANDBOX_NOTE, Gateway
 from capigate.web.metrics import Metrics
 from capigate.web.problems import Problem
@@ -41,11 +41,18 @@ log = logging.getLogger("capigate.web")
 
 
 class GatewayApp(FastAPI):
-    """FastAPI that keeps the server's own ``send``, so the mounted emulator can drop sockets."""
+    """FastAPI that keeps the server's own ``send``, so the mounted emulator can drop sockets,
+    and hands plain ingest POSTs straight to their endpoint (``web.direct``)."""
+
+    cors = False  # browser sources: the CORS middleware answers requests with an Origin
+    direct = False  # set at start-up unless FastAPI's OpenTelemetry instrumentation is on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope.setdefault(RAW_SEND_KEY, send)
+            if self.direct and direct.takes(scope, cors=self.cors):
+                await direct.serve(self, scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -69,6 +76,8 @@ def create_app(
         await active.migrate()
         ingestor = Ingestor(plan=plan, store=active, settings=settings)
         app.state.gateway = Gateway(settings, active, registry, ingestor, metrics, clock)
+        if isinstance(app, GatewayApp):
+            app.direct = not app.root_path and not direct.telemetry_enabled(app)
         if settings.sandbox:
             log.warning("SANDBOX MODE", extra={"fields": {"note": SANDBOX_NOTE}})
         log.info("gateway ready", extra={"fields": _startup_fields(settings, plan)})
@@ -98,6 +107,7 @@ def create_app(
     app.add_exception_handler(Exception, _internal_problem)
     app.include_router(webhook_router)
     origins = sorted({o for s in settings.sources if s.is_browser for o in s.origins})
+    app.cors = bool(origins)
     if origins:
         app.add_middleware(
             CORSMiddleware,
