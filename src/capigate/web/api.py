@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import orjson
@@ -32,6 +31,7 @@ from capigate.web.schemas import Health, Readiness
 INGEST_PATH = "/api/marketing/meta"
 KEY_HEADER = "x-capigate-key"
 INIT_DATA_HEADER = "x-telegram-init-data"
+FORWARDED_HEADER = "x-forwarded-for"
 log = logging.getLogger("capigate.ingest")
 
 
@@ -78,7 +78,10 @@ async def ingest(request: Request) -> Response:
         gateway.metrics.inc("capigate_ingest_requests_total", code=str(refused.problem.status))
         log.info("ingest refused", extra={"fields": _refusal_fields(refused)})
         return refused.problem.response()
-    for status, count in Counter(r.status for r in results).items():
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    for status, count in counts.items():
         gateway.metrics.inc(
             "capigate_ingest_events_total", count, source=source.name, status=status
         )
@@ -88,11 +91,12 @@ async def ingest(request: Request) -> Response:
 
 
 async def _ingest(gateway: Gateway, request: Request) -> tuple[list[EventResult], Source]:
-    source = _authenticate(gateway, request)
+    headers = body.header_map(request.scope)  # decoded once, not on every lookup
+    source = _authenticate(gateway, request, headers)
     await _check_backpressure(gateway)
-    raw = await body.read_body(request, gateway.settings.max_body_bytes)
+    raw = await body.read_body(request, gateway.settings.max_body_bytes, headers)
     items, prefix = body.items(body.parse(raw))
-    client_ip = _client_ip(gateway, request)
+    client_ip = _client_ip(gateway, request, headers)
     now_s = gateway.clock()
     wait_s = gateway.registry.rate_limit(source, client_ip, now_s, len(items))
     if wait_s > 0:
@@ -101,8 +105,8 @@ async def _ingest(gateway: Gateway, request: Request) -> tuple[list[EventResult]
         raise Refused(Problem(429, "rate-limited", detail, retry_after_s=retry), "rate_limited")
     caller = Caller(
         source,
-        _facts(request, client_ip) if source.request_context else None,
-        request.headers.get(INIT_DATA_HEADER),
+        _facts(headers, client_ip) if source.request_context else None,
+        headers.get(INIT_DATA_HEADER),
     )
     try:
         results = await gateway.ingestor.ingest(items, prefix=prefix, caller=caller, now_s=now_s)
@@ -123,8 +127,8 @@ async def _ingest(gateway: Gateway, request: Request) -> tuple[list[EventResult]
     return results, source
 
 
-def _authenticate(gateway: Gateway, request: Request) -> Source:
-    authorization = request.headers.get("authorization")
+def _authenticate(gateway: Gateway, request: Request, headers: Mapping[str, str]) -> Source:
+    authorization = headers.get("authorization")
     bearer = None
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
@@ -136,11 +140,11 @@ def _authenticate(gateway: Gateway, request: Request) -> Source:
         bearer = token.strip()
     public_key = None
     if bearer is None:
-        public_key = request.headers.get(KEY_HEADER) or request.query_params.get("key")
+        public_key = headers.get(KEY_HEADER) or request.query_params.get("key")
     peer = request.client.host if request.client else None
     try:
         return gateway.registry.authenticate(
-            bearer=bearer, public_key=public_key, origin=request.headers.get("origin"), peer_ip=peer
+            bearer=bearer, public_key=public_key, origin=headers.get("origin"), peer_ip=peer
         )
     except AuthError as exc:
         kind = "unauthorized" if exc.status == 401 else "forbidden"
@@ -164,15 +168,17 @@ async def _check_backpressure(gateway: Gateway) -> None:
         raise Refused(Problem(503, "backpressure", detail, retry_after_s=retry), "backpressure")
 
 
-def _client_ip(gateway: Gateway, request: Request) -> str | None:
+def _client_ip(gateway: Gateway, request: Request, headers: Mapping[str, str]) -> str | None:
     peer = request.client.host if request.client else None
-    forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None
+    forwarded = None
+    if FORWARDED_HEADER in headers:  # every X-Forwarded-For line, joined
+        forwarded = ",".join(body.header_values(request.scope, FORWARDED_HEADER)) or None
     return enrich.client_ip(peer, forwarded, gateway.settings.trusted_proxies)
 
 
-def _facts(request: Request, client_ip: str | None) -> enrich.RequestFacts:
-    fbp, fbc = enrich.meta_cookies(request.headers.get("cookie"))
-    return enrich.RequestFacts(client_ip, request.headers.get("user-agent"), fbp, fbc)
+def _facts(headers: Mapping[str, str], client_ip: str | None) -> enrich.RequestFacts:
+    fbp, fbc = enrich.meta_cookies(headers.get("cookie"))
+    return enrich.RequestFacts(client_ip, headers.get("user-agent"), fbp, fbc)
 
 
 def _result_dict(result: EventResult) -> dict[str, Any]:

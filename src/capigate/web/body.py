@@ -7,23 +7,45 @@ its problem document.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Scope
 
 from capigate.findings import error
 from capigate.web.problems import Problem, Refused, malformed_json, too_large
 from capigate.web.schemas import MAX_BATCH_EVENTS
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, at most ``limit`` bytes (413 otherwise); only identity encoding."""
-    if request.headers.get("content-encoding", "identity").lower() != "identity":
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers by (lower-case) name, each decoded once; the first of repeats."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1")
+        if key not in found:
+            found[key] = value.decode("latin-1")
+    return found
+
+
+def header_values(scope: Scope, name: str) -> list[str]:
+    """Every value of the header ``name`` (lower-case), in order."""
+    raw = name.encode("latin-1")
+    return [value.decode("latin-1") for key, value in scope["headers"] if key == raw]
+
+
+async def read_body(
+    request: Request, limit: int, headers: Mapping[str, str] | None = None
+) -> bytes:
+    """The raw body, at most ``limit`` bytes (413 otherwise); only identity encoding.
+    ``headers`` are the request's (``header_map``), if already decoded."""
+    headers = request.headers if headers is None else headers
+    if headers.get("content-encoding", "identity").lower() != "identity":
         raise Refused(
             malformed_json("Content-Encoding is not supported; send plain JSON"), "malformed_json"
         )
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise Refused(too_large(limit), "too_large")
     chunks: list[bytes] = []
