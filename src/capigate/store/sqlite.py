@@ -72,8 +72,8 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
 
     async def enqueue(self, events: Sequence[NewEvent], *, now_s: float) -> list[EnqueueResult]:
         """Store events atomically; durable (committed) when it returns."""
-        params = [rows.insert_params(event, now_s, _dump) for event in events]
-        results = await self._writer.run(partial(sqlite_enqueue.enqueue, params))
+        inserts = [sqlite_enqueue.insert_row(event, _dump) for event in events]
+        results = await self._writer.run(partial(sqlite_enqueue.enqueue, inserts, now_s))
         self._depth.add(sum(result.status == "queued" for result in results))
         return results
 

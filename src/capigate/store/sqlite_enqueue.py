@@ -10,13 +10,13 @@ earlier in the same call, is a duplicate of the event that holds the key.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
 from capigate.errors import StoreError
-from capigate.store import rows, sql
-from capigate.store.base import EnqueueResult
+from capigate.store import sql
+from capigate.store.base import EnqueueResult, NewEvent
 
 Q = sql.load("sqlite")
 INSERT_COLUMNS = (
@@ -24,29 +24,42 @@ INSERT_COLUMNS = (
     "test_event_code", "payload", "match_score", "warnings",
 )  # fmt: skip
 INSERT_CHUNKS = (64, 16, 4, 1)  # rows per statement: 64 x 11 + 1 = 705 variables at most
+NO_WARNINGS = "[]"
 
-Key = tuple[str, str, str]
+Key = tuple[str, str, str]  # (pixel_id, event_name, event_id): the first three columns
+Row = tuple[Any, ...]  # one event's values, in INSERT_COLUMNS order
 
 
-def enqueue(params: Sequence[dict[str, Any]], conn: sqlite3.Connection) -> list[EnqueueResult]:
-    """Insert ``rows.insert_params`` dicts (one shared ``now``); one result per event, in order."""
-    firsts: dict[Key, dict[str, Any]] = {}
-    for event in params:
-        firsts.setdefault(rows.dedup_key(event), event)
+def insert_row(event: NewEvent, dump: Callable[[Any], str]) -> Row:
+    """The ``insert_event`` parameters of one event; no test_event_code is kept as ``''``."""
+    return (
+        event.pixel_id, event.event_name, event.event_id, event.event_time, event.action_source,
+        event.source, event.plan_key, event.test_event_code or "", dump(event.payload),
+        event.match_score, dump(event.warnings) if event.warnings else NO_WARNINGS,
+    )  # fmt: skip
+
+
+def enqueue(rows: Sequence[Row], now_s: float, conn: sqlite3.Connection) -> list[EnqueueResult]:
+    """Insert ``insert_row`` rows at ``now_s``; one result per row, in order."""
+    firsts: dict[Key, Row] = {}
+    for row in rows:
+        firsts.setdefault(row[:3], row)
     stored: dict[Key, int] = {}
     for chunk in _chunks(list(firsts.values())):
-        cursor = conn.execute(insert_sql(len(chunk)), _arguments(chunk))
+        arguments = [value for row in chunk for value in row]
+        arguments.append(now_s)
+        cursor = conn.execute(insert_sql(len(chunk)), arguments)
         if len(chunk) > 1:
-            stored.update(((row[1], row[2], row[3]), int(row[0])) for row in cursor)
+            stored.update(((found[1], found[2], found[3]), int(found[0])) for found in cursor)
         elif cursor.rowcount == 1 and cursor.lastrowid is not None:
-            stored[rows.dedup_key(chunk[0])] = cursor.lastrowid
+            stored[chunk[0][:3]] = cursor.lastrowid
     results = []
-    for event in params:
-        key = rows.dedup_key(event)
-        if key in stored and firsts[key] is event:
+    for row in rows:
+        key = row[:3]
+        if key in stored and firsts[key] is row:
             results.append(EnqueueResult("queued", stored[key]))
         else:
-            results.append(EnqueueResult("duplicate", stored.get(key) or _original(event, conn)))
+            results.append(EnqueueResult("duplicate", stored.get(key) or _original(key, conn)))
     return results
 
 
@@ -65,22 +78,18 @@ def insert_sql(count: int) -> str:
     return statement if count > 1 else statement[: statement.index("RETURNING")].rstrip()
 
 
-def _arguments(chunk: Sequence[dict[str, Any]]) -> list[Any]:
-    arguments = [event[column] for event in chunk for column in INSERT_COLUMNS]
-    arguments.append(chunk[0]["now"])
-    return arguments
-
-
-def _chunks(events: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def _chunks(rows: list[Row]) -> Iterator[list[Row]]:
     start = 0
-    while start < len(events):
-        size = next(size for size in INSERT_CHUNKS if size <= len(events) - start)
-        yield events[start : start + size]
+    while start < len(rows):
+        size = next(size for size in INSERT_CHUNKS if size <= len(rows) - start)
+        yield rows[start : start + size]
         start += size
 
 
-def _original(event: dict[str, Any], conn: sqlite3.Connection) -> int:
-    row = conn.execute(Q["find_original"], event).fetchone()
-    if row is None:
-        raise StoreError(f"dedup key {rows.dedup_key(event)} conflicts but has no event")
-    return int(row[0])
+def _original(key: Key, conn: sqlite3.Connection) -> int:
+    pixel_id, event_name, event_id = key
+    params = {"pixel_id": pixel_id, "event_name": event_name, "event_id": event_id}
+    found = conn.execute(Q["find_original"], params).fetchone()
+    if found is None:
+        raise StoreError(f"dedup key {key} conflicts but has no event")
+    return int(found[0])
