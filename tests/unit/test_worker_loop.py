@@ -251,7 +251,7 @@ async def test_an_events_received_mismatch_is_acknowledged_kept_and_counted() ->
 
 
 async def test_at_most_concurrency_batches_are_in_flight_per_pixel() -> None:
-    """With concurrency 2, a third batch of the same pixel waits; another pixel is not held."""
+    """With concurrency 2 a third batch is leased ahead and waits; another pixel is not held."""
     gate = asyncio.Event()
     in_flight: dict[str, int] = {}
     peak: dict[str, int] = {}
@@ -276,8 +276,9 @@ async def test_at_most_concurrency_batches_are_in_flight_per_pixel() -> None:
                 break
             await asyncio.sleep(0)
         assert in_flight == {PIXEL: 2, OTHER_PIXEL: 1}
+        assert r.worker.status()["batches_in_flight"] == 4  # the third batch waits, leased
         gate.set()
-        assert await round_one == 3
+        assert await round_one == 4
         await settle_all(r)
         assert peak == {PIXEL: 2, OTHER_PIXEL: 1}
         assert len(await r.events(Status.DELIVERED)) == 6
@@ -340,7 +341,7 @@ async def test_a_failed_batch_keeps_its_place_until_it_is_settled() -> None:
 
 
 async def test_no_lease_is_asked_while_every_pixel_is_busy() -> None:
-    """With its only pixel's batches all in flight, a round asks the store for no lease."""
+    """With its only pixel's place taken and a batch leased ahead, a round asks for no lease."""
     gate = asyncio.Event()
 
     async def answer(request: httpx.Request) -> httpx.Response:
@@ -352,19 +353,47 @@ async def test_no_lease_is_asked_while_every_pixel_is_busy() -> None:
     store = InMemoryStore(clock=clock)
     async with rig(settings=settings, store=store, clock=clock,
                    transport=httpx.MockTransport(answer)) as r:  # fmt: skip
-        await r.enqueue([new_event(1), new_event(2)])
+        await r.enqueue([new_event(n) for n in range(3)])
         first = asyncio.create_task(r.worker.run_once())
         for _ in range(50):
-            if r.worker.status()["batches_in_flight"]:
+            if r.worker.status()["batches_in_flight"] == 2:
                 break
             await asyncio.sleep(0)
         leases = sum(name == "lease_batch" for name, _ in store.calls)
         assert await r.worker.run_once() == 0  # the pixel is busy: nothing to ask for
-        assert sum(name == "lease_batch" for name, _ in store.calls) == leases == 1
+        assert sum(name == "lease_batch" for name, _ in store.calls) == leases == 2
         gate.set()
-        assert await first == 1
+        assert await first == 2
         await settle_all(r)
-        assert len(await r.events(Status.DELIVERED)) == 2
+        assert len(await r.events(Status.DELIVERED)) == 3
+
+
+async def test_a_batch_that_waited_half_its_lease_for_a_place_is_queued_again() -> None:
+    """A batch leased ahead is not sent on a lease about to run out; it waits, unattempted."""
+    gate = asyncio.Event()
+    sent: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        sent.extend(e["event_id"] for e in orjson.loads(request.content)["data"])
+        await gate.wait()
+        return httpx.Response(200, json={"events_received": 1, "fbtrace_id": "T"})
+
+    settings = dataclasses.replace(FAST, batch_size=1, concurrency=1, flush_interval_s=0.0)
+    async with rig(settings=settings, transport=httpx.MockTransport(answer)) as r:
+        await r.enqueue([new_event(1), new_event(2)])
+        first = asyncio.create_task(r.worker.run_once())
+        for _ in range(50):
+            if sent:
+                break
+            await asyncio.sleep(0)
+        r.clock.advance(settings.lease_s / 2 + 1)  # the first request hangs that long
+        gate.set()
+        assert await first == 2
+        assert sent == ["lead-1"]
+        [waiting] = await r.events(Status.QUEUED)
+        assert (waiting.event_id, waiting.attempts) == ("lead-2", 0)
+        await settle_all(r)
+        assert sent == ["lead-1", "lead-2"]
 
 
 async def test_stop_lets_the_batch_in_flight_finish() -> None:

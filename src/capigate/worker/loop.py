@@ -1,15 +1,18 @@
 """The delivery loop: lease a batch, build the body, send, classify, decide, persist.
 
-One task per leased batch. The loop leases only for pixels that have room (``concurrency``
-batches sending each) and a closed circuit, by leaving the others out of ``lease_batch``:
-a leased event never waits behind a semaphore while its lease runs out. A delivered batch
-gives its place up as soon as its last request is answered, so the next lease and request
-overlap with saving the acknowledgement. A batch is one (pixel, test_event_code) group of up
-to ``batch_size`` events, or fewer once the oldest has waited ``flush_interval_s``. Before
-sending, events whose 7-day window is about to close are expired (``settle.on_lease``); a
-batch Meta refuses because of some of its events is split until they are isolated
-(``batcher``); every answer is settled per event (``settle``). The body is spliced from the
-stored JSON text of the events (``body``), never decoded and encoded again.
+One task per leased batch. The loop leases only for pixels that have room and a closed
+circuit, by leaving the others out of ``lease_batch``. Room (``places``): ``concurrency``
+batches sending per pixel, and one more leased ahead that takes the next free place at once,
+so no place waits for a lease. A delivered batch gives its place up as soon as its last
+request is answered, so the next request overlaps with saving the acknowledgement; a batch
+that waited half its lease for a place goes back to the queue unsent.
+
+A batch is one (pixel, test_event_code) group of up to ``batch_size`` events, or fewer once
+the oldest has waited ``flush_interval_s``. Before sending, events whose 7-day window is about
+to close are expired (``settle.on_lease``); a batch Meta refuses because of some of its
+events is split until they are isolated (``batcher``); every answer is settled per event
+(``settle``). The body is spliced from the stored JSON text of the events (``body``), never
+decoded and encoded again.
 
 Nothing is lost when a worker dies: its leases run out and another worker (or this one,
 restarted) sends the events again; Meta deduplicates them by event_id. Store failures are
@@ -28,7 +31,6 @@ import os
 import random
 import socket
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -44,6 +46,7 @@ from capigate.worker.batcher import Bisection, splittable
 from capigate.worker.circuit import CircuitBoard
 from capigate.worker.config import WorkerSettings
 from capigate.worker.counters import DeliveryCounters
+from capigate.worker.places import Place, Places
 
 STOP_GRACE_S = 35.0  # a request in flight may take the client's 30 s read timeout
 STORE_RETRY_S = 1.0  # wait after the store failed before leasing again
@@ -83,11 +86,11 @@ class DeliveryWorker:
         self._clients = dict(clients)
         self._clock = clock
         self._rand = rand
-        self._in_flight: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._unconfigured: set[str] = set()
         self._stopping = asyncio.Event()
         self._room = asyncio.Event()  # set when a batch gives its place up
+        self._places = Places(self.settings.concurrency, on_free=self._room.set)
         self.running = False
 
     # --- driving the loop ------------------------------------------------------------------
@@ -170,10 +173,10 @@ class DeliveryWorker:
         return self.circuits.paused() | self._unconfigured | self._full()
 
     def _full(self) -> set[str]:
-        return {p for p, n in self._in_flight.items() if n >= self.settings.concurrency}
+        return self._places.full()
 
     def _all_busy(self) -> bool:
-        """Whether every pixel with a client has all its batches in flight.
+        """Whether every pixel with a client has all its places taken and a batch ahead.
 
         A lease could then find only events of pixels without a client, and those are found
         as soon as a place frees, so the store is not asked in vain.
@@ -181,22 +184,13 @@ class DeliveryWorker:
         return bool(self._clients) and self._full() >= self._clients.keys()
 
     def _start(self, batch: Batch) -> None:
-        pixel_id = batch.pixel_id
-        self._in_flight[pixel_id] += 1
-        held = [True]
-
-        def give_up_place() -> None:
-            if held:
-                held.clear()
-                self._in_flight[pixel_id] -= 1
-                self._room.set()
-
-        task = asyncio.create_task(self._deliver_safely(batch, give_up_place))
+        place = self._places.hold(batch.pixel_id)
+        task = asyncio.create_task(self._deliver_safely(batch, place))
         self._tasks.add(task)
 
         def done(finished: asyncio.Task[None]) -> None:
             self._tasks.discard(finished)
-            give_up_place()
+            place.give_up()
 
         task.add_done_callback(done)
 
@@ -225,9 +219,9 @@ class DeliveryWorker:
 
     # --- one batch -------------------------------------------------------------------------
 
-    async def _deliver_safely(self, batch: Batch, give_up_place: Callable[[], None]) -> None:
+    async def _deliver_safely(self, batch: Batch, place: Place) -> None:
         try:
-            await self._deliver(batch, give_up_place)
+            await self._deliver(batch, place)
         except StoreError:
             log.exception("worker: store failed; the lease will run out", extra=self._fields(batch))
         except Exception:
@@ -235,11 +229,18 @@ class DeliveryWorker:
                 "worker: delivery failed; the lease will run out", extra=self._fields(batch)
             )
 
-    async def _deliver(self, batch: Batch, give_up_place: Callable[[], None]) -> None:
+    async def _deliver(self, batch: Batch, place: Place) -> None:
         pixel_id = batch.pixel_id
         client = self._clients.get(pixel_id)
         if client is None:
             await self._unroutable(batch)
+            return
+        await place.take()
+        if self._clock() > batch.lease_expires_at - self.settings.lease_s / 2:
+            await self._release(batch, batch.events)
+            log.warning(
+                "batch waited half its lease for a place; queued again", extra=self._fields(batch)
+            )
             return
         fresh, expired = settle.on_lease(batch.events, now_s=self._clock(), policy=self.policy)
         for reason, ids in expired.items():
@@ -250,14 +251,14 @@ class DeliveryWorker:
                 extra=self._fields(batch, reason=reason, events=changed),
             )
         if fresh:
-            await self._send_isolating(batch, client, tuple(fresh), give_up_place)
+            await self._send_isolating(batch, client, tuple(fresh), place)
 
     async def _send_isolating(
         self,
         batch: Batch,
         client: MetaClient,
         events: tuple[StoredEvent, ...],
-        give_up_place: Callable[[], None],
+        place: Place,
     ) -> None:
         """Send, splitting refused parts until the bad events stand alone.
 
@@ -277,7 +278,7 @@ class DeliveryWorker:
                 continue
             plan = plan.settled()
             if last.kind is OutcomeKind.DELIVERED and plan.next_part() is None:
-                give_up_place()
+                place.give_up()
             if last.kind in (OutcomeKind.DELIVERED, OutcomeKind.PERMANENT):
                 await self._apply(batch, part, last)
             else:  # retry or pause: what is left shares the part's fate
