@@ -128,19 +128,20 @@ class Ingestor:
                 findings.extend(outcome)
         if findings:
             raise _refusal(findings, self._plan)
-        stored = await self._store.enqueue(
-            [e for _, r in ready for e in (r.event, *r.copies)], now_s=now_s
-        )
-        firsts = _first_of_each(stored, [1 + len(r.copies) for _, r in ready])
+        events = [e for _, r in ready for e in (r.event, *r.copies)]
+        stored = await self._store.enqueue(events, now_s=now_s)
+        if len(events) > len(ready):  # some went to several pixels
+            stored = _first_of_each(stored, [1 + len(r.copies) for _, r in ready])
         results = [
             EventResult(i, res.status, r.event.event_id, r.event.event_name, r.warnings)
-            for (i, r), res in zip(ready, firsts, strict=True)
+            for (i, r), res in zip(ready, stored, strict=True)
         ]
         if self.lifecycle is not None and ready:  # backfills of once-only derived events
             sent = [(checked[i], r.event.plan_key) for i, r in ready]
             await self.lifecycle.note_sent(sent, now_s=now_s)
-        if observed:
-            results.extend(await self._record(observed, paths, now_s))
+        if not observed:
+            return results  # in item order already
+        results.extend(await self._record(observed, paths, now_s))
         return sorted(results, key=lambda result: result.index)
 
     async def _record(

@@ -182,14 +182,16 @@ def _facts(headers: Mapping[str, str], client_ip: str | None) -> enrich.RequestF
 
 
 def _result_dict(result: EventResult) -> dict[str, Any]:
-    return {
+    out = {
         "index": result.index,
         "status": result.status,
         "event_id": result.event_id,
         "event_name": result.event_name,
-        "warnings": [finding_dict(w) for w in result.warnings],
-        **({"derived": [_derived_dict(*d) for d in result.derived]} if result.derived else {}),
+        "warnings": [finding_dict(w) for w in result.warnings] if result.warnings else [],
     }
+    if result.derived:
+        out["derived"] = [_derived_dict(*d) for d in result.derived]
+    return out
 
 
 def _derived_dict(event_name: str, event_id: str, status: str) -> dict[str, str]:
