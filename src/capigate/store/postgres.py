@@ -33,6 +33,7 @@ from capigate.store.circuits import PixelCircuit, circuit_from_row, circuit_para
 from capigate.store.depth import DepthGauge
 from capigate.store.identity_postgres import PostgresIdentity
 from capigate.store.lifecycle_postgres import PostgresLifecycle
+from capigate.store.outcomes import SQLOutcomes
 from capigate.store.webhooks_postgres import PostgresWebhooks
 
 Q = sql.load("postgres")
@@ -47,7 +48,7 @@ async def _configure(conn: Conn) -> None:
     set_json_loads(orjson.loads, conn)
 
 
-class PostgresStore(PostgresLifecycle, PostgresIdentity, PostgresWebhooks):
+class PostgresStore(PostgresLifecycle, PostgresIdentity, PostgresWebhooks, SQLOutcomes):
     """The ``Store`` protocol on PostgreSQL; the pool opens on first use."""
 
     def __init__(
@@ -158,44 +159,8 @@ class PostgresStore(PostgresLifecycle, PostgresIdentity, PostgresWebhooks):
         events = sorted(leased, key=_by_id)
         return Batch(events[0].pixel_id, events[0].test_event_code, events, now_s + lease_s)
 
-    async def ack(
-        self, ids: Sequence[int], *, now_s: float, response: dict[str, Any] | None
-    ) -> int:
-        """Mark leased events delivered with Meta's answer."""
-        response_json = None if response is None else Jsonb(response)
-        changed = await self._change("ack", ids, now=now_s, response=response_json)
-        self._depth.add(-changed)
-        return changed
-
-    async def schedule_retry(
-        self, ids: Sequence[int], *, now_s: float, retry_at_s: float, error: dict[str, Any]
-    ) -> int:
-        """Mark leased events to retry at ``retry_at_s``."""
-        return await self._change(
-            "schedule_retry", ids, now=now_s, retry_at=retry_at_s, error=Jsonb(error)
-        )
-
-    async def dead_letter(self, ids: Sequence[int], *, now_s: float, error: dict[str, Any]) -> int:
-        """Mark leased events dead."""
-        changed = await self._change("dead_letter", ids, now=now_s, error=Jsonb(error))
-        self._depth.add(-changed)
-        return changed
-
-    async def expire(self, ids: Sequence[int], *, now_s: float, reason: str) -> int:
-        """Mark leased events expired with ``reason``."""
-        changed = await self._change("expire", ids, now=now_s, reason=reason)
-        self._depth.add(-changed)
-        return changed
-
-    async def release(self, ids: Sequence[int], *, available_at_s: float | None = None) -> int:
-        """Return leased events to the queue without counting an attempt."""
-        return await self._change("release", ids, available_at=available_at_s)
-
-    async def requeue(self, ids: Sequence[int], *, now_s: float) -> int:
-        """Queue dead events again with their original event_id."""
-        changed = await self._change("requeue", ids, now=now_s)
-        self._depth.add(changed)
-        return changed
+    def _json(self, value: dict[str, Any]) -> Any:
+        return Jsonb(value)
 
     async def get(self, event_id: int) -> StoredEvent | None:
         """The record with this id, or ``None``."""

@@ -30,6 +30,7 @@ from capigate.store.circuits import PixelCircuit, circuit_from_row, circuit_para
 from capigate.store.depth import DepthGauge
 from capigate.store.identity_sqlite import SQLiteIdentity
 from capigate.store.lifecycle_sqlite import SQLiteLifecycle
+from capigate.store.outcomes import SQLOutcomes
 from capigate.store.sqlite_threads import Reader, Writer, connect
 from capigate.store.webhooks_sqlite import SQLiteWebhooks
 
@@ -42,7 +43,7 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
+class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks, SQLOutcomes):
     """The ``Store`` protocol on one SQLite file."""
 
     def __init__(
@@ -104,43 +105,8 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
         events = await self._reader.run(read)  # committed: the reader sees the lease
         return Batch(events[0].pixel_id, events[0].test_event_code, events, now_s + lease_s)
 
-    async def ack(
-        self, ids: Sequence[int], *, now_s: float, response: dict[str, Any] | None
-    ) -> int:
-        """Mark leased events delivered with Meta's answer."""
-        changed = await self._change("ack", ids, now=now_s, response=_dump_or_none(response))
-        self._depth.add(-changed)
-        return changed
-
-    async def schedule_retry(
-        self, ids: Sequence[int], *, now_s: float, retry_at_s: float, error: dict[str, Any]
-    ) -> int:
-        """Mark leased events to retry at ``retry_at_s``."""
-        return await self._change(
-            "schedule_retry", ids, now=now_s, retry_at=retry_at_s, error=_dump(error)
-        )
-
-    async def dead_letter(self, ids: Sequence[int], *, now_s: float, error: dict[str, Any]) -> int:
-        """Mark leased events dead."""
-        changed = await self._change("dead_letter", ids, now=now_s, error=_dump(error))
-        self._depth.add(-changed)
-        return changed
-
-    async def expire(self, ids: Sequence[int], *, now_s: float, reason: str) -> int:
-        """Mark leased events expired with ``reason``."""
-        changed = await self._change("expire", ids, now=now_s, reason=reason)
-        self._depth.add(-changed)
-        return changed
-
-    async def release(self, ids: Sequence[int], *, available_at_s: float | None = None) -> int:
-        """Return leased events to the queue without counting an attempt."""
-        return await self._change("release", ids, available_at=available_at_s)
-
-    async def requeue(self, ids: Sequence[int], *, now_s: float) -> int:
-        """Queue dead events again with their original event_id."""
-        changed = await self._change("requeue", ids, now=now_s)
-        self._depth.add(changed)
-        return changed
+    def _json(self, value: dict[str, Any]) -> Any:
+        return _dump(value)
 
     async def get(self, event_id: int) -> StoredEvent | None:
         """The record with this id, or ``None``."""
@@ -201,10 +167,6 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks):
     async def _change(self, name: str, ids: Sequence[int], **params: Any) -> int:
         params["ids"] = _dump(list(ids))
         return await self._writer.run(partial(_rowcount, Q[name], params))
-
-
-def _dump_or_none(value: Any) -> str | None:
-    return None if value is None else _dump(value)
 
 
 def _fetchone(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> sqlite3.Row | None:
