@@ -102,10 +102,10 @@ def create_app(
     )
     app.include_router(api.ingest_router)
     app.include_router(api.router)
+    app.include_router(webhook_router)
     app.include_router(snippet.router)
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(Exception, _internal_problem)
-    app.include_router(webhook_router)
     origins = sorted({o for s in settings.sources if s.is_browser for o in s.origins})
     app.cors = bool(origins)
     if origins:
