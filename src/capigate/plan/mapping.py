@@ -32,6 +32,7 @@ from capigate.plan.model import (
     UndeclaredPolicy,
 )
 from capigate.plan.userdata import PII_TO_USER, map_user, move_pii
+from capigate.validate.custom_data import PII_KEYS
 from capigate.validate.names import check_event_name
 from capigate.validate.options import DEFAULT_OPTIONS
 from capigate.validate.rules import child
@@ -109,12 +110,14 @@ def to_meta_event(item: object, plan: Plan, *, source: SourceInfo, now_s: float)
 def _sections(
     item: Mapping[str, Any],
 ) -> tuple[Mapping[str, Any], dict[str, Any], Mapping[str, Any]]:
-    return (_section(item, "user"), dict(_section(item, "properties")), _section(item, "context"))
-
-
-def _section(item: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = item.get(name)
-    return value if _is_mapping(value) else {}
+    """``user``, a copy of ``properties`` (the mapping edits it) and ``context``; ``{}`` for any
+    that is missing or not an object (``_check_shape`` reports those)."""
+    user, properties, context = item.get("user"), item.get("properties"), item.get("context")
+    return (
+        user if _is_mapping(user) else {},
+        dict(properties) if _is_mapping(properties) else {},
+        context if _is_mapping(context) else {},
+    )
 
 
 def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
@@ -134,9 +137,12 @@ def _event(
     event_time = _event_time(item.get("event_time"), now_s, it.findings)
     action_source = _action_source(item.get("action_source"), rule, source, it.findings)
     user_data = map_user(it.user, it.findings)
-    move_pii(it.properties, user_data, it.findings)
-    _default_currency(rule, defaults.currency, it)
-    _check_required(rule, user_data, it)
+    if not PII_KEYS.isdisjoint(it.properties):
+        move_pii(it.properties, user_data, it.findings)
+    if rule.value_required:
+        _default_currency(defaults.currency, it)
+    if rule.required:
+        _check_required(rule, user_data, it)
     event: MetaEvent = {"event_name": rule.event_name, "event_time": event_time}
     event_id = _event_id(item.get("event_id"), rule, event_time, it)
     if event_id is not None:
@@ -217,7 +223,7 @@ def _raw_rule(
 
 def _check_shape(item: Mapping[str, Any], findings: list[Finding]) -> None:
     for name in _SECTIONS:
-        if name in item and not _is_mapping(item[name]):
+        if name in item and type(item[name]) is not dict and not _is_mapping(item[name]):
             findings.append(error(f"$.{name}", "field_type", f"{name} must be an object"))
     if ITEM_FIELDS.issuperset(item):
         return
@@ -260,8 +266,9 @@ def _action_source(
     return chosen
 
 
-def _default_currency(rule: PlanEvent, currency: str | None, it: _Item) -> None:
-    if rule.value_required and currency and it.value("currency") is None:
+def _default_currency(currency: str | None, it: _Item) -> None:
+    """An event that requires a value gets the plan's default currency if it has none."""
+    if currency and it.value("currency") is None:
         it.properties["currency"] = currency
         message = f"currency missing: used the plan's default {currency}"
         it.findings.append(warning("$.properties.currency", "currency_defaulted", message))
