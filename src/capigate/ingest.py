@@ -230,12 +230,8 @@ class Ingestor:
         if isinstance(context, Mapping) and "init_data" in context:
             raw = raw or _text(context.get("init_data"))
             item["context"] = {k: v for k, v in context.items() if k != "init_data"}
-        user = item.get("user")
-        claims = isinstance(user, Mapping) and any(
-            user.get(c) not in (None, "") for c in IDENTITY_CLAIMS
-        )
         if raw is None or (self._telegram_key is None and not caller.source.is_browser):
-            if claims and caller.source.is_browser:
+            if caller.source.is_browser and _claims_identity(item.get("user")):
                 raise AuthError(
                     f"source {caller.source.name!r} has a browser key: user.telegram_id and "
                     "user.user_id need Telegram initData (context.init_data or "
@@ -351,6 +347,11 @@ def _refusal(findings: list[Finding], plan: Plan) -> AuthError | Rejected:
 def _stored_warning(finding: Finding) -> dict[str, Any]:
     """What the store keeps of a warning: no message, since a message might quote a value."""
     return {"path": finding.path, "rule": finding.rule, "spec": finding.spec}
+
+
+def _claims_identity(user: object) -> bool:
+    """Whether the item's ``user`` names a Telegram id or user id."""
+    return isinstance(user, Mapping) and any(user.get(c) not in (None, "") for c in IDENTITY_CLAIMS)
 
 
 def _text(value: object) -> str | None:

@@ -141,7 +141,7 @@ def _authenticate(gateway: Gateway, request: Request, headers: Mapping[str, str]
     public_key = None
     if bearer is None:
         public_key = headers.get(KEY_HEADER) or request.query_params.get("key")
-    peer = request.client.host if request.client else None
+    peer = _peer(request)
     try:
         return gateway.registry.authenticate(
             bearer=bearer, public_key=public_key, origin=headers.get("origin"), peer_ip=peer
@@ -169,11 +169,17 @@ async def _check_backpressure(gateway: Gateway) -> None:
 
 
 def _client_ip(gateway: Gateway, request: Request, headers: Mapping[str, str]) -> str | None:
-    peer = request.client.host if request.client else None
+    peer = _peer(request)
     forwarded = None
     if FORWARDED_HEADER in headers:  # every X-Forwarded-For line, joined
         forwarded = ",".join(body.header_values(request.scope, FORWARDED_HEADER)) or None
     return enrich.client_ip(peer, forwarded, gateway.settings.trusted_proxies)
+
+
+def _peer(request: Request) -> str | None:
+    """The socket's remote address (``request.client`` builds a new tuple on every read)."""
+    client = request.scope.get("client")
+    return client[0] if client else None
 
 
 def _facts(headers: Mapping[str, str], client_ip: str | None) -> enrich.RequestFacts:
