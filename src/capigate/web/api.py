@@ -96,7 +96,8 @@ async def _ingest(gateway: Gateway, request: Request) -> tuple[list[EventResult]
     await _check_backpressure(gateway)
     raw = await body.read_body(request, gateway.settings.max_body_bytes, headers)
     items, prefix = body.items(body.parse(raw))
-    client_ip = _client_ip(gateway, request, headers)
+    needs_ip = source.is_browser or source.request_context  # rate limit, enrichment
+    client_ip = _client_ip(gateway, request, headers) if needs_ip else None
     now_s = gateway.clock()
     wait_s = gateway.registry.rate_limit(source, client_ip, now_s, len(items))
     if wait_s > 0:
