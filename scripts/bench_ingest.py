@@ -4,10 +4,12 @@ Run by ``make bench-ingest``. Three processes on loopback: the gateway (``capiga
 temporary SQLite file), the floor (FastAPI under uvicorn that only parses the JSON body), and
 a load generator (a minimal keep-alive HTTP/1.1 client on asyncio, so that the client is not
 the bottleneck). Phases: single-event POSTs, 100-event batches, then 1,000,000 events queued
-in 1,000-event batches to measure the gateway's resident memory. Prints events/s, p50/p99
-latency, the ratio to the floor, RSS, and whether each target is met.
+in 1,000-event batches to measure the gateway's resident memory. Floor and gateway take turns
+within each phase (``--rounds``), so that both see the same load from other processes. Prints
+events/s, p50/p99 latency, the ratio to the floor, RSS, and whether each target is met.
+``scripts/profile_ingest.py`` shows where the gateway's CPU goes.
 
-    python scripts/bench_ingest.py [--duration 8] [--concurrency 16] [--fill 1000000]
+    python scripts/bench_ingest.py [--duration 8] [--rounds 2] [--concurrency 16] [--fill N]
 """
 
 from __future__ import annotations
@@ -139,28 +141,65 @@ async def _load(
         )
     )
     elapsed = time.perf_counter() - started
-    latencies = sorted(out["latencies"])
-    requests = len(latencies)
+    statuses = {str(k): v for k, v in out["statuses"].items()}
+    return summary(out["latencies"], elapsed, batch, statuses)
+
+
+def summary(
+    latencies: list[float], elapsed: float, batch: int, statuses: dict[str, int]
+) -> dict[str, Any]:
+    """Rates and latency percentiles of one or more runs (``latencies`` in seconds)."""
+    ordered = sorted(latencies)
+    requests = len(ordered)
     return {
         "requests_s": requests / elapsed,
         "events_s": requests * batch / elapsed,
-        "p50_ms": 1000 * latencies[requests // 2] if requests else None,
-        "p99_ms": 1000 * latencies[min(requests - 1, int(requests * 0.99))] if requests else None,
-        "statuses": {str(k): v for k, v in out["statuses"].items()},
+        "p50_ms": 1000 * ordered[requests // 2] if requests else None,
+        "p99_ms": 1000 * ordered[min(requests - 1, int(requests * 0.99))] if requests else None,
+        "statuses": statuses,
         "requests": requests,
+        "elapsed": elapsed,
+        "latencies": ordered,
     }
+
+
+def combined(reports: list[dict[str, Any]], batch: int) -> dict[str, Any]:
+    """One report for several runs against the same server."""
+    statuses: dict[str, int] = {}
+    for report in reports:
+        for status, count in report["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    latencies = [latency for report in reports for latency in report["latencies"]]
+    return summary(latencies, sum(r["elapsed"] for r in reports), batch, statuses)
+
+
+def alternating(
+    ports: dict[str, int], batch: int, concurrency: int, args: argparse.Namespace, tag: str
+) -> dict[str, dict[str, Any]]:
+    """Drive each server in turn, ``args.rounds`` times, so that all see the same machine load
+    (other processes come and go); returns one combined report per server."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ports}
+    for round_ in range(args.rounds):
+        for name, port in ports.items():
+            run = run_load(port, batch, concurrency, args.duration / args.rounds, f"{tag}{round_}")
+            runs[name].append(run)
+    return {name: combined(reports, batch) for name, reports in runs.items()}
 
 
 def run_load(
     port: int, batch: int, concurrency: int, duration_s: float, tag: str
 ) -> dict[str, Any]:
-    """Drive ``port`` from a separate process; returns its JSON report."""
-    command = [
-        sys.executable, __file__, "load", "--port", str(port), "--batch", str(batch),
-        "--concurrency", str(concurrency), "--duration", str(duration_s), "--tag", tag,
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return dict(json.loads(done.stdout))
+    """Drive ``port`` from a separate process; returns its JSON report (written to a file, so
+    that nothing else the process prints can mix into it)."""
+    with tempfile.TemporaryDirectory(prefix="capigate-load-") as tmp:
+        out = Path(tmp, "report.json")
+        command = [
+            sys.executable, __file__, "load", "--port", str(port), "--batch", str(batch),
+            "--concurrency", str(concurrency), "--duration", str(duration_s), "--tag", tag,
+            "--out", str(out),
+        ]  # fmt: skip
+        subprocess.run(command, capture_output=True, check=True)
+        return dict(json.loads(out.read_bytes()))
 
 
 # --- the floor: FastAPI that only parses JSON --------------------------------------------
@@ -333,15 +372,21 @@ def main(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace, servers: Servers) -> int:
     c, d = args.concurrency, args.duration
     load = os.getloadavg()[0]
-    print(f"capigate ingest benchmark: {os.cpu_count()} CPUs (load {load:.1f}), concurrency {c}")
+    print(
+        f"capigate ingest benchmark: {os.cpu_count()} CPUs (load {load:.1f}), concurrency {c}, "
+        f"floor and gateway alternating in {args.rounds} rounds"
+    )
     db_url = f"sqlite:///{servers.tmp}/bench.db"
     floor_port = servers.floor()
     gw_port, gw_pid = servers.gateway(db_url)
+    ports = {"floor": floor_port, "gateway": gw_port}
+    single = alternating(ports, 1, c, args, "s")
+    batch = alternating(ports, 100, c // 2 or 1, args, "b")
     results = {
-        "floor single": run_load(floor_port, 1, c, d, "fs"),
-        "gateway single": run_load(gw_port, 1, c, d, "gs"),
-        "floor batch": run_load(floor_port, 100, c // 2 or 1, d, "fb"),
-        "gateway batch": run_load(gw_port, 100, c // 2 or 1, d, "gb"),
+        "floor single": single["floor"],
+        "gateway single": single["gateway"],
+        "floor batch": batch["floor"],
+        "gateway batch": batch["gateway"],
     }
     print(line("floor          single-event POSTs", results["floor single"], "req/s   "))
     print(line("gateway        single-event POSTs", results["gateway single"]))
@@ -400,9 +445,11 @@ def cli() -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per phase")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations per phase")
     parser.add_argument("--fill", type=int, default=1_000_000)
     parser.add_argument("--tag", default="x")
+    parser.add_argument("--out", default="", help="load mode: where to write its JSON report")
     args = parser.parse_args()
     if args.mode == "prefill":
         asyncio.run(_prefill(args.db, args.fill))
@@ -420,7 +467,7 @@ def cli() -> int:
         result = asyncio.run(
             _load(args.port, args.batch, args.concurrency, args.duration, args.tag)
         )
-        print(json.dumps(result))
+        Path(args.out).write_bytes(orjson.dumps(result))
         return 0
     return main(args)
 
