@@ -14,6 +14,7 @@ from capigate.store.base import OUTBOX_STATUSES, NewEvent, Stats, Status, Stored
 JsonCodec = Callable[[Any], Any]
 PURGE_BATCH_KEYS = 5000  # dedup keys freed per transaction, so a big purge never stalls ingest
 _DEAD_ENDS = ("dead", "expired")
+DEAD_ENDS_PREDICATE = "status IN ('dead', 'expired')"  # PostgreSQL's index; SQLite's: sqlite.py
 
 
 class Row(Protocol):
@@ -111,13 +112,20 @@ def due_candidates(
 
 
 def list_filters(
-    wanted: Mapping[str, Any], placeholder: Callable[[str], str]
+    wanted: Mapping[str, Any],
+    placeholder: Callable[[str], str],
+    dead_ends: str = DEAD_ENDS_PREDICATE,
 ) -> tuple[str, dict[str, Any]]:
-    """``AND column = <placeholder>`` terms for the given (non-None) filters, and their params."""
+    """``AND column = <placeholder>`` terms for the given (non-None) filters, and their params.
+
+    ``dead_ends`` is the WHERE clause of the dialect's ``marketing_events_dead_ends`` index,
+    added as a literal term when the status filter asks for one of them, so that the planner
+    may use that partial index.
+    """
     given = {name: value for name, value in wanted.items() if value is not None}
     terms = "".join(f" AND {name} = {placeholder(name)}" for name in given)
-    if given.get("status") in _DEAD_ENDS:  # the literal term lets SQLite use the partial index
-        terms += " AND status IN ('dead', 'expired')"
+    if given.get("status") in _DEAD_ENDS:
+        terms += f" AND {dead_ends}"
     return terms, given
 
 

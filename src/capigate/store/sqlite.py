@@ -37,6 +37,7 @@ from capigate.store.webhooks_sqlite import SQLiteWebhooks
 Q = sql.load("sqlite")
 SYNCHRONOUS_MODES = ("full", "normal")
 _MAX_ID = 2**63 - 1
+DEAD_ENDS_PREDICATE = "(status = 'dead' OR status = 'expired')"  # as in migration 0007
 
 
 def _dump(value: Any) -> str:
@@ -126,7 +127,7 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks, SQLOutcomes):
         """Records matching every given filter, newest first."""
         wanted = {"status": status, "pixel_id": pixel_id, "event_name": event_name}
         wanted["source"] = source
-        filters, params = rows.list_filters(wanted, lambda name: f":{name}")
+        filters, params = rows.list_filters(wanted, lambda name: f":{name}", DEAD_ENDS_PREDICATE)
         params.update(limit=limit, before_id=_MAX_ID if before_id is None else before_id)
         query = Q["list_events"].format(filters=filters)
         return await self._reader.run(partial(_events, query, params))

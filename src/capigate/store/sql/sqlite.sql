@@ -1,7 +1,9 @@
 -- Named queries for SQLite (stdlib sqlite3, :name parameters). Lists of ids arrive as a JSON
 -- array in :ids and are unpacked with json_each. postgres.sql defines the same names.
 -- INDEXED BY pins the partial indexes: without ANALYZE statistics the planner may prefer a
--- scan, and the leasing queries must stay cheap with a million events queued.
+-- scan, and the leasing queries must stay cheap with a million events queued. The status
+-- predicates repeat the partial indexes' WHERE clauses term for term (OR-chains: an IN list
+-- costs a temporary table each time it runs, migration 0007), or the planner cannot use them.
 
 -- name: create_migrations_table
 -- The record of applied schema migrations.
@@ -46,7 +48,7 @@ WHERE pixel_id = :pixel_id AND event_name = :event_name AND event_id = :event_id
 -- longest-due event (the lowest next_attempt_at, then id): one seek in the group index.
 SELECT pixel_id, test_event_code, next_attempt_at, id
 FROM marketing_events INDEXED BY marketing_events_group_due
-WHERE status IN ('queued', 'retry', 'leased')
+WHERE (status = 'queued' OR status = 'retry' OR status = 'leased')
 ORDER BY pixel_id, test_event_code, next_attempt_at
 LIMIT 1
 
@@ -60,7 +62,7 @@ SELECT * FROM (
     SELECT * FROM (
         SELECT pixel_id, test_event_code, next_attempt_at, id
         FROM marketing_events INDEXED BY marketing_events_group_due
-        WHERE status IN ('queued', 'retry', 'leased')
+        WHERE (status = 'queued' OR status = 'retry' OR status = 'leased')
           AND pixel_id = :pixel_id AND test_event_code > :test_event_code
         ORDER BY test_event_code, next_attempt_at
         LIMIT 1)
@@ -68,7 +70,8 @@ SELECT * FROM (
     SELECT * FROM (
         SELECT pixel_id, test_event_code, next_attempt_at, id
         FROM marketing_events INDEXED BY marketing_events_group_due
-        WHERE status IN ('queued', 'retry', 'leased') AND pixel_id > :pixel_id
+        WHERE (status = 'queued' OR status = 'retry' OR status = 'leased')
+          AND pixel_id > :pixel_id
         ORDER BY pixel_id, test_event_code, next_attempt_at
         LIMIT 1))
 ORDER BY pixel_id, test_event_code
@@ -79,7 +82,7 @@ LIMIT 1
 SELECT count(*) AS n FROM (
     SELECT 1 FROM marketing_events INDEXED BY marketing_events_group_due
     WHERE pixel_id = :pixel_id AND test_event_code = :test_event_code
-      AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
+      AND (status = 'queued' OR status = 'retry' OR status = 'leased') AND next_attempt_at <= :now
     LIMIT :max_events)
 
 -- name: lease_group
@@ -92,7 +95,7 @@ SET status = 'leased', lease_owner = :worker_id, lease_expires_at = :lease_expir
 WHERE id IN (
     SELECT id FROM marketing_events INDEXED BY marketing_events_group_due
     WHERE pixel_id = :pixel_id AND test_event_code = :test_event_code
-      AND status IN ('queued', 'retry', 'leased') AND next_attempt_at <= :now
+      AND (status = 'queued' OR status = 'retry' OR status = 'leased') AND next_attempt_at <= :now
     ORDER BY next_attempt_at, id
     LIMIT :max_events)
 RETURNING id
@@ -159,10 +162,11 @@ SELECT event_name, status, count(*) AS n FROM marketing_events GROUP BY event_na
 -- When the oldest queued event was enqueued (scans the outbox only, not the whole log).
 SELECT min(created_at) AS created_at
 FROM marketing_events INDEXED BY marketing_events_group_due
-WHERE status IN ('queued', 'retry', 'leased') AND status = 'queued'
+WHERE (status = 'queued' OR status = 'retry' OR status = 'leased') AND status = 'queued'
 
 -- name: outbox_depth
-SELECT count(*) AS n FROM marketing_events WHERE status IN ('queued', 'retry', 'leased')
+SELECT count(*) AS n FROM marketing_events
+WHERE (status = 'queued' OR status = 'retry' OR status = 'leased')
 
 -- name: purge_dedup_keys
 -- Free up to :limit dedup keys older than the window; the events themselves stay.
