@@ -82,11 +82,11 @@ async def _holders(store: SQLiteStore, ids: list[int]) -> list[tuple[str, str, o
 
 @pytest.mark.parametrize("count", INSERT_CHUNKS)
 def test_insert_statement_numbers_every_parameter_once(count: int) -> None:
-    """One VALUES row per event, 11 parameters each plus one shared time, within 999."""
+    """One VALUES row per event, 11 parameters and the row's time each, within 999."""
     statement = insert_sql(count)
     numbers = {int(n) for n in re.findall(r"\?(\d+)", statement)}
-    width = len(INSERT_COLUMNS)
-    assert numbers == set(range(1, count * width + 2))
+    width = len(INSERT_COLUMNS) + 1
+    assert numbers == set(range(1, count * width + 1))
     assert statement.count("'queued'") == count
-    assert count * width + 1 <= 999
+    assert count * width <= 999
     assert ("RETURNING" in statement) == (count > 1)  # one row: the cursor tells its fate

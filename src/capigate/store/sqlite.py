@@ -31,7 +31,7 @@ from capigate.store.depth import DepthGauge
 from capigate.store.identity_sqlite import SQLiteIdentity
 from capigate.store.lifecycle_sqlite import SQLiteLifecycle
 from capigate.store.outcomes import SQLOutcomes
-from capigate.store.sqlite_threads import Reader, Writer, connect
+from capigate.store.sqlite_threads import Mergeable, Reader, Writer, connect
 from capigate.store.webhooks_sqlite import SQLiteWebhooks
 
 Q = sql.load("sqlite")
@@ -74,8 +74,8 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks, SQLOutcomes):
 
     async def enqueue(self, events: Sequence[NewEvent], *, now_s: float) -> list[EnqueueResult]:
         """Store events atomically; durable (committed) when it returns."""
-        inserts = [sqlite_enqueue.insert_row(event, _dump) for event in events]
-        results = await self._writer.run(partial(sqlite_enqueue.enqueue, inserts, now_s))
+        inserts = [sqlite_enqueue.insert_row(event, _dump, now_s) for event in events]
+        results = await self._writer.run(Mergeable(inserts, sqlite_enqueue.enqueue_all))
         self._depth.add(sum(result.status == "queued" for result in results))
         return results
 

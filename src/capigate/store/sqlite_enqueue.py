@@ -4,7 +4,9 @@ One ``INSERT ... VALUES (...), (...)`` costs a third of as many single-row state
 in chunks of ``INSERT_CHUNKS`` sizes, so that a handful of statement shapes serve every batch
 size from the connection's statement cache, each under SQLite's oldest variable limit (999).
 Results keep the one-at-a-time semantics: an event whose key was already stored, or came
-earlier in the same call, is a duplicate of the event that holds the key.
+earlier in the same call, is a duplicate of the event that holds the key. The calls that meet
+in one group commit run as one (``enqueue_all``): a single event per request costs a share of
+one statement, not a savepoint and a statement of its own.
 """
 
 from __future__ import annotations
@@ -23,31 +25,41 @@ INSERT_COLUMNS = (
     "pixel_id", "event_name", "event_id", "event_time", "action_source", "source", "plan_key",
     "test_event_code", "payload", "match_score", "warnings",
 )  # fmt: skip
-INSERT_CHUNKS = (64, 16, 4, 1)  # rows per statement: 64 x 11 + 1 = 705 variables at most
+INSERT_CHUNKS = (64, 16, 4, 1)  # rows per statement: 64 x 12 = 768 variables at most
 NO_WARNINGS = "[]"
 
 Key = tuple[str, str, str]  # (pixel_id, event_name, event_id): the first three columns
-Row = tuple[Any, ...]  # one event's values, in INSERT_COLUMNS order
+Row = tuple[Any, ...]  # one event's values in INSERT_COLUMNS order, then the time it came
 
 
-def insert_row(event: NewEvent, dump: Callable[[Any], str]) -> Row:
-    """The ``insert_event`` parameters of one event; no test_event_code is kept as ``''``."""
+def insert_row(event: NewEvent, dump: Callable[[Any], str], now_s: float) -> Row:
+    """The ``insert_event`` parameters of one event enqueued at ``now_s``; no test_event_code
+    is kept as ``''``."""
     return (
         event.pixel_id, event.event_name, event.event_id, event.event_time, event.action_source,
         event.source, event.plan_key, event.test_event_code or "", dump(event.payload),
-        event.match_score, dump(event.warnings) if event.warnings else NO_WARNINGS,
+        event.match_score, dump(event.warnings) if event.warnings else NO_WARNINGS, now_s,
     )  # fmt: skip
 
 
-def enqueue(rows: Sequence[Row], now_s: float, conn: sqlite3.Connection) -> list[EnqueueResult]:
-    """Insert ``insert_row`` rows at ``now_s``; one result per row, in order."""
+def enqueue_all(calls: list[list[Row]], conn: sqlite3.Connection) -> list[list[EnqueueResult]]:
+    """Several ``enqueue`` calls as one, answering each as if they had run in turn."""
+    results = enqueue([row for rows in calls for row in rows], conn)
+    answers, start = [], 0
+    for rows in calls:
+        answers.append(results[start : start + len(rows)])
+        start += len(rows)
+    return answers
+
+
+def enqueue(rows: Sequence[Row], conn: sqlite3.Connection) -> list[EnqueueResult]:
+    """Insert ``insert_row`` rows; one result per row, in order."""
     firsts: dict[Key, Row] = {}
     for row in rows:
         firsts.setdefault(row[:3], row)
     stored: dict[Key, int] = {}
     for chunk in _chunks(list(firsts.values())):
         arguments = [value for row in chunk for value in row]
-        arguments.append(now_s)
         cursor = conn.execute(insert_sql(len(chunk)), arguments)
         if len(chunk) > 1:
             stored.update(((found[1], found[2], found[3]), int(found[0])) for found in cursor)
@@ -67,11 +79,10 @@ def enqueue(rows: Sequence[Row], now_s: float, conn: sqlite3.Connection) -> list
 def insert_sql(count: int) -> str:
     """The ``insert_event`` statement for ``count`` rows, with numbered parameters (for one row,
     without its RETURNING clause)."""
-    width = len(INSERT_COLUMNS)
-    now = f"?{count * width + 1}"
+    width = len(INSERT_COLUMNS) + 1  # the row's time is its last parameter
     values = (
-        "(" + ", ".join(f"?{row * width + column + 1}" for column in range(width))
-        + f", 'queued', {now}, {now}, {now})"
+        "(" + ", ".join(f"?{row * width + column + 1}" for column in range(width - 1))
+        + ", 'queued'" + f", ?{row * width + width}" * 3 + ")"
         for row in range(count)
     )  # fmt: skip
     statement = Q["insert_event"].format(rows=",\n".join(values))

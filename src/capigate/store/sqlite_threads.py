@@ -4,7 +4,9 @@ The writer owns the only write connection. Jobs that arrive while a transaction 
 wait in a queue and then run together, each in its own savepoint, inside the next
 ``BEGIN IMMEDIATE ... COMMIT``: one fsync serves many callers, and each caller's future resolves
 only after the commit that made its work durable. A failing job rolls back to its savepoint
-and fails alone; a failing commit fails the whole group.
+and fails alone; a failing commit fails the whole group. Adjacent ``Mergeable`` jobs of one
+kind run as one job (many requests' events in one INSERT); if that fails, each runs again
+alone, so that a failure still reaches only its own caller.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ import contextlib
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from capigate.errors import StoreError
 
 T = TypeVar("T")
+P = TypeVar("P")
 Job = Callable[[sqlite3.Connection], T]
 
 BUSY_TIMEOUT_S = 10.0  # how long to wait for another process's write lock
@@ -48,6 +51,21 @@ def connect(path: str, *, synchronous: str, read_only: bool = False) -> sqlite3.
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc
     return conn
+
+
+@dataclass(frozen=True, slots=True)
+class Mergeable(Generic[P, T]):
+    """A job the writer may run together with the adjacent jobs of the same ``run_all``.
+
+    ``run_all(parts, conn)`` returns one value per part, each what the part would have got
+    had the parts run alone, one after the other.
+    """
+
+    part: P
+    run_all: Callable[[list[P], sqlite3.Connection], list[T]]
+
+    def __call__(self, conn: sqlite3.Connection) -> T:
+        return self.run_all([self.part], conn)[0]
 
 
 @dataclass(slots=True)
@@ -107,7 +125,9 @@ class Writer:
     def _commit(self, group: list[_Pending]) -> None:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-            outcomes = [self._in_savepoint(pending.job) for pending in group]
+            outcomes = []
+            for run in _runs([pending.job for pending in group]):
+                outcomes.extend(self._merged(run) if len(run) > 1 else [self._in_savepoint(run[0])])
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._conn.in_transaction:
@@ -118,6 +138,17 @@ class Writer:
             return
         self.commits += 1
         _settle([(pending, *outcome) for pending, outcome in zip(group, outcomes, strict=True)])
+
+    def _merged(self, jobs: list[Mergeable[Any, Any]]) -> list[tuple[Any, BaseException | None]]:
+        self._conn.execute("SAVEPOINT job")
+        try:
+            values = jobs[0].run_all([job.part for job in jobs], self._conn)
+        except Exception:
+            self._conn.execute("ROLLBACK TO job")
+            self._conn.execute("RELEASE job")
+            return [self._in_savepoint(job) for job in jobs]  # find whose part fails
+        self._conn.execute("RELEASE job")
+        return [(value, None) for value in values]
 
     def _in_savepoint(self, job: Job[Any]) -> tuple[Any, BaseException | None]:
         self._conn.execute("SAVEPOINT job")
@@ -154,6 +185,22 @@ class Reader:
         with contextlib.suppress(RuntimeError):
             await loop.run_in_executor(self._executor, self._conn.close)
         self._executor.shutdown(wait=False)
+
+
+def _runs(jobs: list[Job[Any]]) -> Iterator[list[Any]]:
+    """The jobs in order, adjacent ``Mergeable`` jobs of one ``run_all`` in one list."""
+    run: list[Any] = []
+    for job in jobs:
+        if run and not (
+            isinstance(job, Mergeable)
+            and isinstance(run[0], Mergeable)
+            and job.run_all is run[0].run_all
+        ):
+            yield run
+            run = []
+        run.append(job)
+    if run:
+        yield run
 
 
 def _wrap(exc: sqlite3.Error) -> StoreError:

@@ -26,7 +26,7 @@ INSERT INTO capigate_migrations (version, name, applied_at) VALUES (:version, :n
 -- name: insert_event
 -- Store events unless their dedup key is active; returns (id, key) of each event stored, no
 -- row for a duplicate. {rows} is one VALUES row per event: its 11 numbered parameters (pixel_id
--- to warnings, as listed here), 'queued', and three times the shared parameter of the time now.
+-- to warnings, as listed here), 'queued', and three times its 12th parameter, the time now.
 -- One row runs without the RETURNING clause: the cursor's rowcount and lastrowid tell its fate,
 -- and SQLite skips the temporary table that RETURNING fills.
 INSERT INTO marketing_events (
