@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capigate.normalize import memo, normalize_user_data
+from capigate.normalize import memo, normalize_user_data, userdata
 from tests.unit.test_normalize_properties import KEYS, REGIONS, anything, phone_like
 
 VALUES = st.one_of(
@@ -21,8 +21,11 @@ VALUES = st.one_of(
 
 @pytest.fixture(autouse=True)
 def _fresh_memos() -> Iterator[None]:
+    """Fresh memos, and the pure short way: the C one (test_native_userdata) needs fewer memos."""
     memo.clear()
+    native = userdata.use_native(False)
     yield
+    userdata.use_native(native)
     memo.clear()
 
 

@@ -28,8 +28,10 @@ from typing import Any
 from capigate.errors import InvalidField
 from capigate.findings import Finding, warning
 from capigate.normalize import memo
-from capigate.normalize.dates import MAX_BIRTH_YEAR
+from capigate.normalize.dates import MAX_BIRTH_YEAR, MONTH_FIRST_REGIONS
 from capigate.normalize.fields import TEXT_RULES, hash_phone, hash_text, prepared
+from capigate.normalize.gender import _GENDERS
+from capigate.normalize.geo import _STATE_TABLE, _country_table
 from capigate.normalize.keys import HASHED_ORDER, USER_DATA_ORDER
 
 SPEC_SECTION = "§3.1"
@@ -139,7 +141,11 @@ def normalize_user_data(
         raise InvalidField("user_data", "bad_type", "user_data must be a JSON object")
     region, tables = memo.tables(default_region, max_birth_year)
     if type(raw) is dict:
-        found = _short_way(raw, region, max_birth_year, tables)
+        if _native is not None:
+            day_first = region is not None and region not in MONTH_FIRST_REGIONS
+            found = _native(raw, region, max_birth_year, tables, day_first)
+        else:
+            found = _short_way(raw, region, max_birth_year, tables)
         if found is not None:
             return found, []
     return _long_way(raw, region, max_birth_year, tables)
@@ -191,6 +197,32 @@ def _short_way(
     return found
 
 
+def _field(
+    key: str, value: str, region: str | None, max_year: int, tables: memo.Tables
+) -> str | None:
+    """One value of the short way, for the C short way (``_cuserdata``) when its own rules do not
+    decide: exactly what ``_short_way`` does for it (memo included)."""
+    kind = _KINDS[key]
+    if kind == _RULE:
+        if not value.isascii() or not (text := value.strip()):
+            return None
+        try:
+            return TEXT_RULES[key](text)
+        except InvalidField:
+            return None
+    table = tables[key]
+    memo_key: object = memo.digest(value) if kind == _DIGEST else value
+    result = table.get(memo_key)
+    if result is None:
+        if key == "ph":
+            result = _by_phone_rule(value, region)
+        else:
+            result = _by_rule(key, value, region, max_year)
+        if result is not None:
+            memo.remember(table, memo_key, result)
+    return result
+
+
 def _plan(keys: tuple[str, ...]) -> Plan:
     """(key, lookup kind, text rule) in Meta's order, or () when a key is unknown (the long way
     says so)."""
@@ -210,6 +242,33 @@ _KINDS = {
     key: _DIGEST if key in memo.DIGEST_KEYS else _PLAIN if key in memo.PLAIN_KEYS else _RULE
     for key in USER_DATA_ORDER
 }
+
+
+NativeShortWay = Callable[
+    [dict[str, Any], str | None, int, memo.Tables, bool], dict[str, Any] | None
+]
+
+
+def _load_native() -> NativeShortWay | None:
+    """The C short way (``capigate._cuserdata``, built by ``make native``), or None when it was
+    not built: the pure short way then runs."""
+    try:
+        from capigate._cuserdata import normalize, setup
+    except ImportError:
+        return None
+    setup(_field, _STATE_TABLE, _country_table(), _GENDERS)
+    return normalize
+
+
+_native = _load_native()
+
+
+def use_native(enabled: bool) -> bool:
+    """Take the C short way (when it is built) or the pure one; True if C is now used. For tests
+    and comparisons: both give the same results."""
+    global _native  # noqa: PLW0603 - one global read on the hot path, switched only by tests
+    _native = _load_native() if enabled else None
+    return _native is not None
 
 
 def _long_way(
