@@ -21,7 +21,7 @@ Nothing here reads a clock: ``now_s`` comes from the caller.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -31,9 +31,9 @@ from capigate.findings import Finding, error
 from capigate.models import parse_wire
 from capigate.normalize import normalize_user_data
 from capigate.normalize.phone import check_region
-from capigate.quality import MatchQuality, estimate
+from capigate.quality import MatchQuality, estimate, remembered_estimates
 from capigate.validate import ValidationOptions, validate_event
-from capigate.validate.clean import clean_wire
+from capigate.validate.clean import clean_wire, native_tables
 from capigate.validate.event import check_event
 from capigate.validate.request import MAX_EVENTS_PER_REQUEST, find_duplicates
 
@@ -114,9 +114,9 @@ def prepare(event: Any, *, now_s: float, options: PipelineOptions = DEFAULT_OPTI
         )
         findings.extend(user_findings)
         if type(event) is dict:
-            wire = clean_wire(event, user_data, now_s, options.validation)
+            wire = _clean_wire(event, user_data, now_s, options.validation)
             if wire is not None:
-                return Prepared(wire, tuple(findings), estimate(user_data))
+                return Prepared(wire, tuple(findings), _estimate(user_data))
         event = {**event, "user_data": user_data}
     wire, parse_findings = parse_wire(event, normalized_user_data=normalized)
     findings.extend(parse_findings)
@@ -161,3 +161,33 @@ def prepare_many(
     items = tuple(prepare(event, now_s=now_s, options=options) for event in events)
     duplicates = find_duplicates([p.payload for p in items if p.payload])
     return PreparedBatch(items, tuple(duplicates))
+
+
+CleanWire = Callable[[dict[str, Any], dict[str, Any], float, ValidationOptions], Any]
+Estimate = Callable[[Mapping[str, Any]], MatchQuality]
+
+
+def _load_native() -> tuple[CleanWire, Estimate] | None:
+    """``capigate._cwire`` (the fast path in C) configured with the Python tables, if built."""
+    try:
+        import capigate._cwire as cwire
+    except ImportError:
+        return None
+    cwire.configure(
+        {**native_tables(), "quality_memo": remembered_estimates(), "estimate": estimate}
+    )
+    return cwire.clean_wire, cwire.estimate
+
+
+def use_native(enabled: bool) -> bool:
+    """Take the C fast path when ``enabled`` and built (the default), else the Python one,
+    which stays the reference; returns whether C is in use. For tests and comparisons."""
+    global _clean_wire, _estimate
+    native = _load_native() if enabled else None
+    _clean_wire, _estimate = native or (clean_wire, estimate)
+    return native is not None
+
+
+_clean_wire: CleanWire = clean_wire
+_estimate: Estimate = estimate
+use_native(True)

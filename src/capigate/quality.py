@@ -145,6 +145,11 @@ MAX_CACHED_KEY_SETS = 1 << 14
 _by_keys: dict[tuple[str, ...], MatchQuality] = {}
 
 
+def remembered_estimates() -> dict[tuple[str, ...], MatchQuality]:
+    """The memo itself (for ``capigate._cwire``, which reads it and leaves writing to us)."""
+    return _by_keys
+
+
 def _estimate(present: tuple[str, ...]) -> MatchQuality:
     keys = tuple(key for key in present if key in KEY_POINTS)
     points = sum(map(KEY_POINTS.__getitem__, keys))

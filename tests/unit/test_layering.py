@@ -22,6 +22,7 @@ CORE = [
     "pipeline.py",
     "classify.py",
     "config_section.py",
+    "_cwire",  # C accelerator of validate.clean and quality (src/capigate/_cwire.c): no I/O
     "_cuserdata",  # C accelerator of normalize (src/capigate/_cuserdata.c): no I/O
     "retry.py",
     "plan",

@@ -7,9 +7,11 @@ from types import MappingProxyType
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from capigate import pipeline
 from capigate.models import parse_wire
 from capigate.normalize import normalize_user_data
 from capigate.pipeline import PipelineOptions, Prepared, prepare
@@ -45,11 +47,19 @@ def unfused(event: Any, options: PipelineOptions) -> Prepared:
     return Prepared(check.event, (*findings, *check.findings), estimate(check.event["user_data"]))
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["c-if-built", "pure"])
 @settings(max_examples=300, deadline=None)
 @given(event=near_clean_events(), options=st.sampled_from(PIPELINES))
-def test_prepare_equals_the_separate_steps(event: dict[str, Any], options: PipelineOptions) -> None:
-    """Same payload (byte for byte), same findings in the same order, same quality."""
-    fused = prepare(event, now_s=NOW_S, options=options)
+def test_prepare_equals_the_separate_steps(
+    native: bool, event: dict[str, Any], options: PipelineOptions
+) -> None:
+    """Same payload (byte for byte), same findings in the same order, same quality, with the
+    C fast path (when built) and with the pure one."""
+    try:
+        pipeline.use_native(native)
+        fused = prepare(event, now_s=NOW_S, options=options)
+    finally:
+        pipeline.use_native(True)
     expected = unfused(event, options)
     assert orjson.dumps(fused.payload) == orjson.dumps(expected.payload)
     assert fused.findings == expected.findings

@@ -19,8 +19,9 @@ from typing import Any, TypeGuard
 from capigate.findings import Finding
 from capigate.models.parse import CONTENT, CUSTOM_DATA
 from capigate.models.schema import is_empty
+from capigate.normalize.ip import SPECIAL_FIRST_OCTETS, IpVerdict, classify
 from capigate.validate.app import EXTINFO_LENGTH, EXTINFO_OS_VERSION_INDEX, EXTINFO_VERSIONS
-from capigate.validate.currency import is_currency
+from capigate.validate.currency import ISO_4217_CODES, is_currency
 from capigate.validate.custom_data import PII_KEYS
 from capigate.validate.custom_fields import CONTENT_TYPES
 from capigate.validate.event import ACTION_SOURCES
@@ -29,7 +30,17 @@ from capigate.validate.fields import EVENT_ID_MAX_CHARS, HTTP_URL
 from capigate.validate.messaging import check_messaging
 from capigate.validate.names import STANDARD_EVENT_NAMES, check_event_name
 from capigate.validate.options import ValidationOptions
-from capigate.validate.user_data import normalized_user_data_is_clean
+from capigate.validate.user_data import (
+    _BROAD_KEYS,
+    _NORMALIZED_CHECKS,
+    LEAD_ID_KEY,
+    _check_app_only,
+    _check_client_ip,
+    _check_id,
+    _check_text,
+    _no_check,
+    normalized_user_data_is_clean,
+)
 
 MAX_CACHED_NAMES = 4096
 
@@ -294,3 +305,49 @@ def _clean_app(app: object) -> dict[str, Any] | None:
 
 def _is_flag(value: object) -> TypeGuard[int]:
     return type(value) in (int, bool) and value in _FLAGS
+
+
+def native_tables() -> dict[str, object]:
+    """What ``capigate._cwire.configure`` needs to answer as ``clean_wire`` does: the same
+    tables, caches and rule functions, so that C and Python share one definition."""
+    return {
+        "event_keys": _EVENT_KEYS,
+        "action_sources": ACTION_SOURCES,
+        "standard_event_names": STANDARD_EVENT_NAMES,
+        "clean_custom_name": _clean_custom_name,
+        "url_match": HTTP_URL.match,
+        "currencies": ISO_4217_CODES,
+        "is_currency": is_currency,
+        "content_types": CONTENT_TYPES,
+        "custom_plans": _custom_plans,
+        "custom_plan": _custom_plan,
+        "clean_value": _value,
+        "clean_currency": _currency,
+        "clean_content_type": _content_type,
+        "clean_contents": _contents,
+        "clean_order_id": _order_id,
+        "clean_property": _custom_property,
+        "bad": _BAD,
+        "empty": _EMPTY,
+        "content_keys": _CONTENT_KEYS,
+        "app_keys": _APP_KEYS,
+        "flags": _FLAGS,
+        "extinfo_versions": EXTINFO_VERSIONS,
+        "extinfo_length": EXTINFO_LENGTH,
+        "extinfo_os_version_index": EXTINFO_OS_VERSION_INDEX,
+        "event_id_max_chars": EVENT_ID_MAX_CHARS,
+        "milliseconds_above": MILLISECONDS_ABOVE,
+        "normalized_checks": _NORMALIZED_CHECKS,
+        "check_text": _check_text,
+        "check_app_only": _check_app_only,
+        "check_id": _check_id,
+        "check_client_ip": _check_client_ip,
+        "no_check": _no_check,
+        "lead_id_key": LEAD_ID_KEY,
+        "broad_keys": _BROAD_KEYS,
+        "user_data_is_clean": normalized_user_data_is_clean,
+        "classify": classify,
+        "ip_public": IpVerdict.PUBLIC,
+        "special_first_octets": SPECIAL_FIRST_OCTETS,
+        "check_messaging": check_messaging,
+    }

@@ -54,6 +54,7 @@ SHA256_HEX_CHARS = 64
 _SHA256_ANY_CASE = re.compile(r"[A-Fa-f0-9]{64}")
 _FB_COOKIE = re.compile(r"fb\.\d\.\d{13}\.\S+")
 LEAD_ID_DIGITS = (15, 16)
+LEAD_ID_KEY = "lead_id"  # the one id key with a format rule
 
 PATH = "$.user_data"
 _PATHS = {key: child(PATH, key) for key in KNOWN_KEYS}  # built once: paths are per-key constants
@@ -227,7 +228,7 @@ def _check_cookie(key: str, value: Any, path: str, _source: object, out: list[Fi
 def _check_id(key: str, value: Any, path: str, _source: object, out: list[Finding]) -> None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         out.append(_type_error(key, path, value, "a string or an integer"))
-    elif key == "lead_id" and not _is_lead_id(str(value)):
+    elif key == LEAD_ID_KEY and not _is_lead_id(str(value)):
         out.append(
             found(
                 "lead_id_format",

@@ -1,0 +1,1247 @@
+/* capigate._cwire: the pipeline's fast path (capigate.validate.clean.clean_wire) in C.
+ *
+ * clean_wire here answers exactly as the Python clean_wire does, or returns None when it is
+ * not certain: the pipeline then takes the long way, which is always right. Every table and
+ * every rule that needs more than a type test comes from the Python modules through
+ * configure() (clean.py calls it at import), so C and Python share one definition.
+ *
+ * estimate() returns the quality remembered by capigate.quality for the key sequence of a
+ * user_data, and calls capigate.quality.estimate otherwise.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <string.h>
+
+/* Integers up to 2**52 convert to double exactly, and so do their differences. */
+#define EXACT_DOUBLE_INT ((long long)1 << 52)
+#define OCTETS 256
+#define IPV4_PARTS 4
+#define SHA256_HEX_CHARS 64
+#define CURRENCY_CHARS 3
+
+/* Everything configure() receives; strong references, released by clear_tables(). */
+typedef struct {
+    PyObject *event_keys, *action_sources, *standard_names, *clean_custom_name, *url_match;
+    PyObject *currencies, *is_currency, *content_types, *custom_plans, *custom_plan;
+    PyObject *clean_value, *clean_currency, *clean_content_type, *clean_contents;
+    PyObject *clean_order_id, *clean_property, *bad, *empty, *content_keys, *app_keys, *flags;
+    PyObject *extinfo_versions, *broad_keys, *user_data_is_clean, *classify;
+    PyObject *ip_public, *check_messaging, *quality_memo, *estimate, *normalized_checks;
+    PyObject *check_text, *check_app_only, *check_id, *check_client_ip, *no_check;
+    PyObject *lead_id_key;
+    Py_ssize_t extinfo_length, extinfo_os_index, event_id_max_chars;
+    long long milliseconds_above;
+    char special_octet[OCTETS];
+} Tables;
+
+static Tables T;
+static int configured;
+
+/* Interned key and attribute names, made once at import. */
+static PyObject *s_event_name, *s_event_time, *s_event_id, *s_action_source;
+static PyObject *s_event_source_url, *s_referrer_url, *s_messaging_channel, *s_user_data;
+static PyObject *s_custom_data, *s_app_data, *s_currency, *s_value, *s_id, *s_quantity;
+static PyObject *s_item_price, *s_advertiser, *s_application, *s_extinfo;
+static PyObject *s_client_ip_address, *s_client_user_agent;
+static PyObject *s_max_age_s, *s_store_max_age_s, *s_future_skew_s, *s_custom_name_style;
+static PyObject *s_require_baseline;
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static int
+is_none(PyObject *value)
+{
+    return value == NULL || value == Py_None;
+}
+
+static int
+eq_ascii(PyObject *text, const char *ascii)
+{
+    return PyUnicode_CompareWithASCIIString(text, ascii) == 0;
+}
+
+/* dict.get(key): a borrowed reference or NULL; -1 on error. */
+static int
+get(PyObject *dict, PyObject *key, PyObject **out)
+{
+    *out = PyDict_GetItemWithError(dict, key);
+    return (*out == NULL && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* 1 when every key of dict is in set, 0 when one is not, -1 on error. */
+static int
+keys_within(PyObject *dict, PyObject *set)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        Py_INCREF(key);  /* a key's __eq__ may run Python code */
+        int inside = PySet_Contains(set, key);
+        Py_DECREF(key);
+        if (inside <= 0) {
+            return inside;
+        }
+    }
+    return 1;
+}
+
+/* A number as a double when the conversion is exact: 1 yes, 0 no (take the long way). */
+static int
+exact_double(PyObject *number, double *out)
+{
+    if (PyFloat_CheckExact(number)) {
+        *out = PyFloat_AS_DOUBLE(number);
+        return 1;
+    }
+    if (PyLong_CheckExact(number)) {
+        int overflow = 0;
+        long long value = PyLong_AsLongLongAndOverflow(number, &overflow);
+        if (value == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (overflow || value > EXACT_DOUBLE_INT || value < -EXACT_DOUBLE_INT) {
+            return 0;
+        }
+        *out = (double)value;
+        return 1;
+    }
+    return 0;
+}
+
+/* The sign of an exact int: -1, 0 or 1 (never fails). */
+static int
+int_sign(PyObject *number)
+{
+    int overflow = 0;
+    long long value = PyLong_AsLongLongAndOverflow(number, &overflow);
+    if (overflow) {
+        return overflow;
+    }
+    return (value > 0) - (value < 0);
+}
+
+/* A call whose result counts by its truth: 1, 0, or -1 on error. */
+static int
+call_truth(PyObject *callable, PyObject *const *args, size_t nargs)
+{
+    PyObject *result = PyObject_Vectorcall(callable, args, nargs, NULL);
+    if (result == NULL) {
+        return -1;
+    }
+    int truth = PyObject_IsTrue(result);
+    Py_DECREF(result);
+    return truth;
+}
+
+/* ---- the event head: name, time, id, source -------------------------------------------- */
+
+static int
+clean_name(PyObject *name, PyObject *options)
+{
+    int standard = PySet_Contains(T.standard_names, name);
+    if (standard != 0) {
+        return standard;
+    }
+    PyObject *style = PyObject_GetAttr(options, s_custom_name_style);
+    if (style == NULL) {
+        return -1;
+    }
+    PyObject *args[2] = {name, style};
+    int clean = call_truth(T.clean_custom_name, args, 2);
+    Py_DECREF(style);
+    return clean;
+}
+
+/* An option that is a number: 1 with its exact double, 0 when it is of another kind. */
+static int
+option_double(PyObject *options, PyObject *name, double *out)
+{
+    PyObject *value = PyObject_GetAttr(options, name);
+    if (value == NULL) {
+        return -1;
+    }
+    int exact = exact_double(value, out);
+    Py_DECREF(value);
+    return exact;
+}
+
+static int
+in_window(PyObject *seconds, int store, PyObject *now, PyObject *options)
+{
+    int overflow = 0;
+    long long whole = PyLong_AsLongLongAndOverflow(seconds, &overflow);
+    if (whole == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow || whole > EXACT_DOUBLE_INT || whole < -EXACT_DOUBLE_INT) {
+        return 0;  /* Python would raise or round here: let the long way speak */
+    }
+    double now_s, max_age_s, skew_s;
+    int ok = exact_double(now, &now_s);
+    if (ok == 1 && PyLong_CheckExact(now)) {
+        ok = fabs(now_s) <= (double)EXACT_DOUBLE_INT;  /* int - int stays exact */
+    }
+    if (ok == 1) {
+        ok = option_double(options, store ? s_store_max_age_s : s_max_age_s, &max_age_s);
+    }
+    if (ok == 1) {
+        ok = option_double(options, s_future_skew_s, &skew_s);
+    }
+    if (ok != 1) {
+        return ok;
+    }
+    double age_s = now_s - (double)whole;
+    return whole <= T.milliseconds_above && -age_s <= skew_s && age_s <= max_age_s;
+}
+
+/* The wire dict's first four keys, or 0 when the head is not clean. */
+static int
+clean_head(PyObject *event, PyObject *now, PyObject *options, PyObject **wire)
+{
+    int known = keys_within(event, T.event_keys);
+    if (known <= 0) {
+        return known;
+    }
+    PyObject *name, *seconds, *source, *event_id;
+    if (get(event, s_event_name, &name) || get(event, s_event_time, &seconds) ||
+        get(event, s_action_source, &source) || get(event, s_event_id, &event_id)) {
+        return -1;
+    }
+    if (name == NULL || !PyUnicode_CheckExact(name) || seconds == NULL ||
+        !PyLong_CheckExact(seconds) || event_id == NULL || !PyUnicode_CheckExact(event_id) ||
+        source == NULL || !PyUnicode_CheckExact(source)) {
+        return 0;
+    }
+    int ok = PySet_Contains(T.action_sources, source);
+    if (ok != 1) {
+        return ok;
+    }
+    Py_ssize_t id_chars = PyUnicode_GET_LENGTH(event_id);
+    if (id_chars == 0 || id_chars > T.event_id_max_chars) {
+        return 0;
+    }
+    PyObject *head[4] = {name, seconds, event_id, source};  /* held across calls to Python */
+    for (int i = 0; i < 4; i++) {
+        Py_INCREF(head[i]);
+    }
+    ok = clean_name(name, options);
+    if (ok == 1) {
+        ok = in_window(seconds, eq_ascii(source, "physical_store"), now, options);
+    }
+    if (ok == 1) {
+        *wire = PyDict_New();
+        if (*wire == NULL || PyDict_SetItem(*wire, s_event_name, name) ||
+            PyDict_SetItem(*wire, s_event_time, seconds) ||
+            PyDict_SetItem(*wire, s_event_id, event_id) ||
+            PyDict_SetItem(*wire, s_action_source, source)) {
+            Py_CLEAR(*wire);
+            ok = -1;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        Py_DECREF(head[i]);
+    }
+    return ok;
+}
+
+/* ---- URLs and channel ------------------------------------------------------------------ */
+
+static int
+add_urls(PyObject *event, PyObject *wire, int website)
+{
+    PyObject *url, *referrer;
+    if (get(event, s_event_source_url, &url)) {
+        return -1;
+    }
+    if (is_none(url)) {
+        if (website) {
+            return 0;
+        }
+    }
+    else {
+        if (!PyUnicode_CheckExact(url)) {
+            return 0;
+        }
+        Py_INCREF(url);
+        int ok = call_truth(T.url_match, &url, 1);
+        if (ok == 1 && PyDict_SetItem(wire, s_event_source_url, url)) {
+            ok = -1;
+        }
+        Py_DECREF(url);
+        if (ok != 1) {
+            return ok;
+        }
+    }
+    if (get(event, s_referrer_url, &referrer)) {
+        return -1;
+    }
+    if (is_none(referrer)) {
+        return 1;
+    }
+    if (!PyUnicode_CheckExact(referrer)) {
+        return 0;
+    }
+    if (PyUnicode_GET_LENGTH(referrer) && PyDict_SetItem(wire, s_referrer_url, referrer)) {
+        return -1;
+    }
+    return 1;
+}
+
+static int
+add_channel(PyObject *event, PyObject *wire, int messaging)
+{
+    PyObject *channel;
+    if (get(event, s_messaging_channel, &channel)) {
+        return -1;
+    }
+    if (is_none(channel)) {
+        return 1;
+    }
+    if (!PyUnicode_CheckExact(channel) || !messaging) {
+        return 0;
+    }
+    return PyDict_SetItem(wire, s_messaging_channel, channel) ? -1 : 1;
+}
+
+/* ---- user_data: validate.user_data.normalized_user_data_is_clean ------------------------ */
+
+/* The IPv4 first octet when text is dotted-quad as the IPV4 pattern reads it, else -1. */
+static int
+ipv4_first_octet(PyObject *text)
+{
+    if (!PyUnicode_IS_ASCII(text)) {
+        return -1;
+    }
+    const char *c = (const char *)PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), at = 0;
+    int first = -1;
+    for (int part = 0; part < IPV4_PARTS; part++) {
+        if (part && (at >= length || c[at++] != '.')) {
+            return -1;
+        }
+        Py_ssize_t start = at;
+        int octet = 0;
+        while (at < length && at - start < 3 && c[at] >= '0' && c[at] <= '9') {
+            octet = octet * 10 + (c[at++] - '0');
+        }
+        Py_ssize_t digits = at - start;
+        if (digits == 0 || octet >= OCTETS || (digits > 1 && c[start] == '0')) {
+            return -1;
+        }
+        if (part == 0) {
+            first = octet;
+        }
+    }
+    return at == length ? first : -1;
+}
+
+static int
+ip_is_public(PyObject *address)
+{
+    int first = ipv4_first_octet(address);
+    if (first >= 0 && !T.special_octet[first]) {
+        return 1;
+    }
+    PyObject *verdict = PyObject_Vectorcall(T.classify, &address, 1, NULL);
+    if (verdict == NULL) {
+        return -1;
+    }
+    int public = verdict == T.ip_public;
+    Py_DECREF(verdict);
+    return public;
+}
+
+static int
+looks_sha256(PyObject *text)
+{
+    if (PyUnicode_GET_LENGTH(text) != SHA256_HEX_CHARS || !PyUnicode_IS_ASCII(text)) {
+        return 0;
+    }
+    const char *c = (const char *)PyUnicode_DATA(text);
+    for (int i = 0; i < SHA256_HEX_CHARS; i++) {
+        if (!((c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' && c[i] <= 'f') ||
+              (c[i] >= 'A' && c[i] <= 'F'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* What check_normalized_user_data would say about one key: 1 nothing, 0 a finding,
+ * 2 ask the Python function, -1 error. */
+static int
+user_key_verdict(PyObject *key, PyObject *value, PyObject *source)
+{
+    PyObject *check = PyDict_GetItemWithError(T.normalized_checks, key);
+    if (check == NULL) {
+        return PyErr_Occurred() ? -1 : 1;  /* hashed keys and cookies: canonical already */
+    }
+    if (!PyUnicode_CheckExact(value)) {
+        return 2;
+    }
+    if (check == T.check_id) {
+        int lead = PyObject_RichCompareBool(key, T.lead_id_key, Py_EQ);
+        if (lead != 0) {
+            return lead < 0 ? -1 : 2;  /* its digits rule stays in Python */
+        }
+    }
+    if (check == T.check_client_ip) {
+        return ip_is_public(value);
+    }
+    if (check == T.check_app_only && !eq_ascii(source, "app")) {
+        return 0;
+    }
+    if (check == T.check_text || check == T.check_app_only || check == T.check_id) {
+        return !looks_sha256(value);
+    }
+    return check == T.no_check ? 1 : 2;
+}
+
+/* validate.user_data.normalized_user_data_is_clean for string values: 1 clean, 0 not clean,
+ * 2 ask the Python function, -1 error. */
+static int
+user_data_verdict(PyObject *user_data, PyObject *source, PyObject *require_baseline)
+{
+    if (PyDict_GET_SIZE(user_data) == 0) {
+        return 2;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    int broad = 1;
+    while (PyDict_Next(user_data, &pos, &key, &value)) {
+        Py_INCREF(key);
+        Py_INCREF(value);
+        int verdict = user_key_verdict(key, value, source);
+        if (verdict == 1 && broad) {
+            broad = PySet_Contains(T.broad_keys, key);
+            verdict = broad < 0 ? -1 : 1;
+        }
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (verdict != 1) {
+            return verdict;
+        }
+    }
+    if (!broad) {
+        return 1;
+    }
+    int require = PyObject_IsTrue(require_baseline);
+    return require < 0 ? -1 : (require ? 2 : 1);
+}
+
+static int
+user_data_clean(PyObject *user_data, PyObject *source, PyObject *options)
+{
+    PyObject *require = PyObject_GetAttr(options, s_require_baseline);
+    if (require == NULL) {
+        return -1;
+    }
+    int verdict = user_data_verdict(user_data, source, require);
+    if (verdict == 2) {
+        PyObject *args[3] = {user_data, source, require};
+        verdict = call_truth(T.user_data_is_clean, args, 3);
+    }
+    Py_DECREF(require);
+    return verdict;
+}
+
+/* ---- custom_data ----------------------------------------------------------------------- */
+
+/* What a cleaner says: a new reference to the value to write, or one of these. */
+#define CLEAN_BAD ((PyObject *)1)
+#define CLEAN_EMPTY ((PyObject *)2)
+
+static int
+is_amount(PyObject *value)
+{
+    return PyLong_CheckExact(value) ||
+           (PyFloat_CheckExact(value) && isfinite(PyFloat_AS_DOUBLE(value)));
+}
+
+static PyObject *
+keep(PyObject *value)
+{
+    return Py_NewRef(value);
+}
+
+static PyObject *
+clean_value(PyObject *value)
+{
+    if (PyLong_CheckExact(value)) {
+        return int_sign(value) >= 0 ? keep(value) : CLEAN_BAD;
+    }
+    if (PyFloat_CheckExact(value)) {
+        double amount = PyFloat_AS_DOUBLE(value);
+        return isfinite(amount) && amount >= 0 ? keep(value) : CLEAN_BAD;
+    }
+    return CLEAN_BAD;
+}
+
+static PyObject *
+clean_currency(PyObject *value)
+{
+    if (!PyUnicode_CheckExact(value)) {
+        return CLEAN_BAD;
+    }
+    if (PyUnicode_GET_LENGTH(value) != CURRENCY_CHARS) {
+        return CLEAN_BAD;
+    }
+    int known;
+    if (PyUnicode_IS_ASCII(value)) {  /* str.upper of ASCII changes a-z only */
+        char upper[CURRENCY_CHARS];
+        const char *c = (const char *)PyUnicode_DATA(value);
+        for (int i = 0; i < CURRENCY_CHARS; i++) {
+            upper[i] = (char)((c[i] >= 'a' && c[i] <= 'z') ? c[i] - 'a' + 'A' : c[i]);
+        }
+        PyObject *code = PyUnicode_FromStringAndSize(upper, CURRENCY_CHARS);
+        if (code == NULL) {
+            return NULL;
+        }
+        known = PySet_Contains(T.currencies, code);
+        Py_DECREF(code);
+    }
+    else {
+        known = call_truth(T.is_currency, &value, 1);
+    }
+    if (known < 0) {
+        return NULL;
+    }
+    return known ? keep(value) : CLEAN_BAD;
+}
+
+static PyObject *
+clean_content_type(PyObject *value)
+{
+    if (!PyUnicode_CheckExact(value)) {
+        return CLEAN_BAD;
+    }
+    int known = PySet_Contains(T.content_types, value);
+    if (known < 0) {
+        return NULL;
+    }
+    return known ? keep(value) : CLEAN_BAD;
+}
+
+static PyObject *
+clean_order_id(PyObject *value)
+{
+    return PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) ? keep(value) : CLEAN_BAD;
+}
+
+/* One contents item as {"id", "quantity"[, "item_price"]}: a new dict, NULL with no error
+ * when the item is not clean. */
+static PyObject *
+clean_item(PyObject *item)
+{
+    if (!PyDict_CheckExact(item)) {
+        return NULL;
+    }
+    int known = keys_within(item, T.content_keys);
+    if (known <= 0) {
+        return NULL;
+    }
+    PyObject *item_id, *quantity, *price;
+    if (get(item, s_id, &item_id) || get(item, s_quantity, &quantity) ||
+        get(item, s_item_price, &price)) {
+        return NULL;
+    }
+    if (item_id == NULL || !PyUnicode_CheckExact(item_id) || !PyUnicode_GET_LENGTH(item_id) ||
+        quantity == NULL || !PyLong_CheckExact(quantity) || int_sign(quantity) < 1) {
+        return NULL;
+    }
+    if (!is_none(price) && !is_amount(price)) {
+        return NULL;
+    }
+    PyObject *clean = PyDict_New();
+    if (clean == NULL || PyDict_SetItem(clean, s_id, item_id) ||
+        PyDict_SetItem(clean, s_quantity, quantity) ||
+        (!is_none(price) && PyDict_SetItem(clean, s_item_price, price))) {
+        Py_XDECREF(clean);
+        return NULL;
+    }
+    return clean;
+}
+
+static PyObject *
+clean_contents(PyObject *value)
+{
+    if (!PyList_CheckExact(value) || PyList_GET_SIZE(value) == 0) {
+        return CLEAN_BAD;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+        PyObject *item = PyList_GET_ITEM(value, i);
+        Py_INCREF(item);
+        PyObject *clean = clean_item(item);
+        Py_DECREF(item);
+        if (clean == NULL) {
+            Py_DECREF(out);
+            return PyErr_Occurred() ? NULL : CLEAN_BAD;
+        }
+        int failed = PyList_Append(out, clean);
+        Py_DECREF(clean);
+        if (failed) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/* Any cleaner of the plan: the known ones in C, others through Python. */
+static PyObject *
+run_cleaner(PyObject *cleaner, PyObject *value)
+{
+    if (cleaner == T.clean_property) {
+        int truth = PyObject_IsTrue(value);  /* a false value asks the Python cleaner */
+        if (truth != 0) {
+            return truth < 0 ? NULL : keep(value);
+        }
+    }
+    if (cleaner == T.clean_value) {
+        return clean_value(value);
+    }
+    if (cleaner == T.clean_currency) {
+        return clean_currency(value);
+    }
+    if (cleaner == T.clean_content_type) {
+        return clean_content_type(value);
+    }
+    if (cleaner == T.clean_order_id) {
+        return clean_order_id(value);
+    }
+    if (cleaner == T.clean_contents) {
+        return clean_contents(value);
+    }
+    PyObject *result = PyObject_Vectorcall(cleaner, &value, 1, NULL);
+    if (result == T.bad || result == T.empty) {
+        PyObject *verdict = result == T.bad ? CLEAN_BAD : CLEAN_EMPTY;
+        Py_DECREF(result);
+        return verdict;
+    }
+    return result;
+}
+
+static PyObject *
+custom_plan(PyObject *custom)
+{
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *value;
+    PyObject *keys = PyTuple_New(PyDict_GET_SIZE(custom));
+    if (keys == NULL) {
+        return NULL;
+    }
+    while (PyDict_Next(custom, &pos, &key, &value)) {
+        PyTuple_SET_ITEM(keys, i++, Py_NewRef(key));
+    }
+    PyObject *plan = PyDict_GetItemWithError(T.custom_plans, keys);
+    if (plan != NULL) {
+        Py_INCREF(plan);
+    }
+    else if (!PyErr_Occurred()) {
+        plan = PyObject_Vectorcall(T.custom_plan, &keys, 1, NULL);
+    }
+    Py_DECREF(keys);
+    return plan;
+}
+
+static int
+custom_complete(PyObject *out, int purchase)
+{
+    int currency = PyDict_Contains(out, s_currency);
+    int value = currency < 0 ? -1 : PyDict_Contains(out, s_value);
+    if (value < 0) {
+        return -1;
+    }
+    if (!currency && (value || purchase)) {
+        return 0;
+    }
+    return !(purchase && !value);
+}
+
+static int
+fill_custom(PyObject *custom, PyObject *plan, PyObject *out)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(plan); i++) {
+        PyObject *step = PyTuple_GET_ITEM(plan, i);
+        if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 2) {
+            return 0;
+        }
+        PyObject *key = PyTuple_GET_ITEM(step, 0), *value;
+        if (get(custom, key, &value)) {
+            return -1;
+        }
+        if (value == NULL) {
+            return 0;
+        }
+        if (value == Py_None) {
+            continue;
+        }
+        Py_INCREF(value);
+        PyObject *clean = run_cleaner(PyTuple_GET_ITEM(step, 1), value);
+        Py_DECREF(value);
+        if (clean == NULL) {
+            return -1;
+        }
+        if (clean == CLEAN_BAD) {
+            return 0;
+        }
+        if (clean != CLEAN_EMPTY) {
+            int failed = PyDict_SetItem(out, key, clean);
+            Py_DECREF(clean);
+            if (failed) {
+                return -1;
+            }
+        }
+    }
+    return 1;
+}
+
+/* The clean custom_data as a new dict in *out, or 0 when it is not clean. */
+static int
+clean_custom(PyObject *custom, int purchase, PyObject **out)
+{
+    if (!PyDict_CheckExact(custom)) {
+        return 0;
+    }
+    PyObject *plan = custom_plan(custom);
+    if (plan == NULL) {
+        return -1;
+    }
+    int ok = 0;
+    if (PyTuple_CheckExact(plan) && PyTuple_GET_SIZE(plan)) {
+        *out = PyDict_New();
+        ok = *out == NULL ? -1 : fill_custom(custom, plan, *out);
+        if (ok == 1) {
+            ok = custom_complete(*out, purchase);
+        }
+        if (ok != 1) {
+            Py_CLEAR(*out);
+        }
+    }
+    Py_DECREF(plan);
+    return ok;
+}
+
+/* ---- app_data -------------------------------------------------------------------------- */
+
+static int
+is_flag(PyObject *value)
+{
+    if (!PyLong_CheckExact(value) && !PyBool_Check(value)) {
+        return 0;
+    }
+    return PySequence_Contains(T.flags, value);
+}
+
+static PyObject *
+flag_int(PyObject *flag)
+{
+    if (PyBool_Check(flag)) {
+        return PyLong_FromLong(flag == Py_True);
+    }
+    return Py_NewRef(flag);
+}
+
+static int
+clean_extinfo(PyObject *extinfo)
+{
+    if (!PyList_CheckExact(extinfo) || PyList_GET_SIZE(extinfo) != T.extinfo_length) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < T.extinfo_length; i++) {
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(extinfo, i))) {
+            return 0;
+        }
+    }
+    int known = PySet_Contains(T.extinfo_versions, PyList_GET_ITEM(extinfo, 0));
+    if (known != 1) {
+        return known;
+    }
+    PyObject *os_version = PyList_GET_ITEM(extinfo, T.extinfo_os_index);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(os_version);
+    int kind = PyUnicode_KIND(os_version);
+    const void *data = PyUnicode_DATA(os_version);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        if (!Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+app_fields(PyObject *app, PyObject **advertiser, PyObject **application, PyObject **extinfo)
+{
+    if (!PyDict_CheckExact(app)) {
+        return 0;
+    }
+    int known = keys_within(app, T.app_keys);
+    if (known != 1) {
+        return known;
+    }
+    if (get(app, s_advertiser, advertiser) || get(app, s_application, application) ||
+        get(app, s_extinfo, extinfo)) {
+        return -1;
+    }
+    if (is_none(*advertiser)) {
+        return 0;
+    }
+    int ok = is_flag(*advertiser);
+    if (ok == 1 && !is_none(*application)) {
+        ok = is_flag(*application);
+    }
+    if (ok == 1) {
+        ok = *extinfo == NULL ? 0 : clean_extinfo(*extinfo);
+    }
+    return ok;
+}
+
+static int
+clean_app(PyObject *app, PyObject **out)
+{
+    PyObject *advertiser, *application, *extinfo;
+    int ok = app_fields(app, &advertiser, &application, &extinfo);
+    if (ok != 1) {
+        return ok;
+    }
+    PyObject *clean = PyDict_New();
+    if (clean == NULL) {
+        return -1;
+    }
+    PyObject *flag = flag_int(advertiser);
+    int failed = flag == NULL || PyDict_SetItem(clean, s_advertiser, flag);
+    Py_XDECREF(flag);
+    if (!failed && !is_none(application)) {
+        flag = flag_int(application);
+        failed = flag == NULL || PyDict_SetItem(clean, s_application, flag);
+        Py_XDECREF(flag);
+    }
+    if (!failed) {
+        PyObject *copy = PyList_GetSlice(extinfo, 0, PyList_GET_SIZE(extinfo));
+        failed = copy == NULL || PyDict_SetItem(clean, s_extinfo, copy);
+        Py_XDECREF(copy);
+    }
+    if (failed) {
+        Py_DECREF(clean);
+        return -1;
+    }
+    *out = clean;
+    return 1;
+}
+
+/* ---- the walk -------------------------------------------------------------------------- */
+
+static int
+set_new(PyObject *wire, PyObject *key, PyObject *value)
+{
+    int failed = PyDict_SetItem(wire, key, value);
+    Py_DECREF(value);
+    return failed ? -1 : 1;
+}
+
+static int
+add_data(PyObject *event, PyObject *wire, int purchase, int app_source)
+{
+    PyObject *custom, *app;
+    if (get(event, s_custom_data, &custom) || get(event, s_app_data, &app)) {
+        return -1;
+    }
+    if (is_none(custom)) {
+        if (purchase) {
+            return 0;
+        }
+    }
+    else {
+        PyObject *clean = NULL;
+        int ok = clean_custom(custom, purchase, &clean);
+        if (ok != 1) {
+            return ok;
+        }
+        if (PyDict_GET_SIZE(clean) == 0) {
+            Py_DECREF(clean);
+        }
+        else if (set_new(wire, s_custom_data, clean) < 0) {
+            return -1;
+        }
+    }
+    if (!app_source) {
+        return is_none(app);
+    }
+    PyObject *clean = NULL;
+    int ok = app == NULL ? 0 : clean_app(app, &clean);
+    return ok == 1 ? set_new(wire, s_app_data, clean) : ok;
+}
+
+static int
+messaging_clean(PyObject *wire, PyObject *options)
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return -1;
+    }
+    PyObject *args[4] = {wire, Py_True, options, out};
+    PyObject *result = PyObject_Vectorcall(T.check_messaging, args, 4, NULL);
+    int clean = result == NULL ? -1 : PyList_GET_SIZE(out) == 0;
+    Py_XDECREF(result);
+    Py_DECREF(out);
+    return clean;
+}
+
+static int
+walk(PyObject *event, PyObject *user_data, PyObject *options, PyObject *wire)
+{
+    PyObject *source = PyDict_GetItem(wire, s_action_source);  /* set by clean_head */
+    PyObject *name = PyDict_GetItem(wire, s_event_name);
+    int website = eq_ascii(source, "website");
+    int messaging = eq_ascii(source, "business_messaging");
+    int ok = add_urls(event, wire, website);
+    if (ok == 1) {
+        ok = add_channel(event, wire, messaging);
+    }
+    if (ok == 1) {
+        ok = user_data_clean(user_data, source, options);
+    }
+    if (ok == 1 && website) {
+        PyObject *agent;
+        ok = get(user_data, s_client_user_agent, &agent) ? -1
+             : agent == NULL                              ? 0
+                                                          : PyObject_IsTrue(agent);
+    }
+    if (ok == 1) {
+        ok = PyDict_SetItem(wire, s_user_data, user_data) ? -1 : 1;
+    }
+    if (ok == 1) {
+        ok = add_data(event, wire, eq_ascii(name, "Purchase"), eq_ascii(source, "app"));
+    }
+    if (ok == 1 && messaging) {
+        ok = messaging_clean(wire, options);
+    }
+    return ok;
+}
+
+static PyObject *
+cw_clean_wire(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "clean_wire takes 4 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "capigate._cwire: configure() was not called");
+        return NULL;
+    }
+    PyObject *event = args[0], *user_data = args[1], *now = args[2], *options = args[3];
+    if (!PyDict_CheckExact(event) || !PyDict_CheckExact(user_data)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *wire = NULL;
+    int ok = clean_head(event, now, options, &wire);
+    if (ok == 1) {
+        ok = walk(event, user_data, options, wire);
+    }
+    if (ok == 1) {
+        return wire;
+    }
+    Py_XDECREF(wire);
+    if (ok < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---- estimate -------------------------------------------------------------------------- */
+
+/* The key tuple of user_data when every value is true, else NULL with no error. */
+static PyObject *
+true_keys(PyObject *user_data)
+{
+    PyObject *keys = PyTuple_New(PyDict_GET_SIZE(user_data));
+    if (keys == NULL) {
+        return NULL;
+    }
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(user_data, &pos, &key, &value)) {
+        int truth;
+        if (PyUnicode_CheckExact(value)) {
+            truth = PyUnicode_GET_LENGTH(value) != 0;
+        }
+        else {
+            Py_INCREF(value);
+            truth = PyObject_IsTrue(value);
+            Py_DECREF(value);
+        }
+        if (truth != 1 || i >= PyTuple_GET_SIZE(keys)) {  /* or the dict changed meanwhile */
+            Py_DECREF(keys);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(keys, i++, Py_NewRef(key));
+    }
+    if (i != PyTuple_GET_SIZE(keys)) {
+        Py_DECREF(keys);
+        return NULL;
+    }
+    return keys;
+}
+
+static PyObject *
+cw_estimate(PyObject *Py_UNUSED(module), PyObject *user_data)
+{
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "capigate._cwire: configure() was not called");
+        return NULL;
+    }
+    if (PyDict_CheckExact(user_data)) {
+        PyObject *keys = true_keys(user_data);
+        if (keys == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (keys != NULL) {
+            PyObject *quality = PyDict_GetItemWithError(T.quality_memo, keys);
+            Py_DECREF(keys);
+            if (quality != NULL) {
+                return Py_NewRef(quality);
+            }
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+        }
+    }
+    return PyObject_Vectorcall(T.estimate, &user_data, 1, NULL);
+}
+
+/* ---- configure ------------------------------------------------------------------------- */
+
+static void
+clear_tables(void)
+{
+    PyObject **refs[] = {
+        &T.event_keys, &T.action_sources, &T.standard_names, &T.clean_custom_name,
+        &T.url_match, &T.currencies, &T.is_currency, &T.content_types, &T.custom_plans,
+        &T.custom_plan, &T.clean_value, &T.clean_currency, &T.clean_content_type,
+        &T.clean_contents, &T.clean_order_id, &T.clean_property, &T.bad, &T.empty,
+        &T.content_keys, &T.app_keys, &T.flags, &T.extinfo_versions,
+        &T.broad_keys, &T.user_data_is_clean, &T.classify, &T.ip_public, &T.check_messaging,
+        &T.quality_memo, &T.estimate, &T.normalized_checks, &T.check_text, &T.check_app_only,
+        &T.check_id, &T.check_client_ip, &T.no_check, &T.lead_id_key,
+    };
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        Py_CLEAR(*refs[i]);
+    }
+    configured = 0;
+}
+
+/* A strong reference to tables[name] in *slot, checked with check (NULL: any object). */
+static int
+take(PyObject *tables, const char *name, PyObject **slot, int (*check)(PyObject *))
+{
+    PyObject *value = PyDict_GetItemString(tables, name);
+    if (value == NULL) {
+        PyErr_Format(PyExc_KeyError, "capigate._cwire.configure: %s is missing", name);
+        return -1;
+    }
+    if (check != NULL && !check(value)) {
+        PyErr_Format(PyExc_TypeError, "capigate._cwire.configure: %s has the wrong type", name);
+        return -1;
+    }
+    Py_XSETREF(*slot, Py_NewRef(value));
+    return 0;
+}
+
+static int
+is_frozenset(PyObject *o)
+{
+    return PyFrozenSet_CheckExact(o);
+}
+
+static int
+is_dict(PyObject *o)
+{
+    return PyDict_CheckExact(o);
+}
+
+static int
+is_callable(PyObject *o)
+{
+    return PyCallable_Check(o);
+}
+
+static int
+take_size(PyObject *tables, const char *name, Py_ssize_t *out)
+{
+    PyObject *value = PyDict_GetItemString(tables, name);
+    if (value == NULL) {
+        PyErr_Format(PyExc_KeyError, "capigate._cwire.configure: %s is missing", name);
+        return -1;
+    }
+    if (!PyLong_CheckExact(value)) {
+        PyErr_Format(PyExc_TypeError, "capigate._cwire.configure: %s must be an int", name);
+        return -1;
+    }
+    *out = PyLong_AsSsize_t(value);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+static int
+take_octets(PyObject *tables)
+{
+    PyObject *special = PyDict_GetItemString(tables, "special_first_octets");
+    if (special == NULL || !PyFrozenSet_CheckExact(special)) {
+        PyErr_SetString(PyExc_TypeError, "capigate._cwire.configure: special_first_octets");
+        return -1;
+    }
+    for (int octet = 0; octet < OCTETS; octet++) {
+        PyObject *number = PyLong_FromLong(octet);
+        int inside = number == NULL ? -1 : PySet_Contains(special, number);
+        Py_XDECREF(number);
+        if (inside < 0) {
+            return -1;
+        }
+        T.special_octet[octet] = (char)inside;
+    }
+    return 0;
+}
+
+static int
+take_all(PyObject *tables)
+{
+    Py_ssize_t milliseconds_above;
+    if (take(tables, "event_keys", &T.event_keys, is_frozenset) ||
+        take(tables, "action_sources", &T.action_sources, is_frozenset) ||
+        take(tables, "standard_event_names", &T.standard_names, is_frozenset) ||
+        take(tables, "clean_custom_name", &T.clean_custom_name, is_callable) ||
+        take(tables, "url_match", &T.url_match, is_callable) ||
+        take(tables, "currencies", &T.currencies, is_frozenset) ||
+        take(tables, "is_currency", &T.is_currency, is_callable) ||
+        take(tables, "content_types", &T.content_types, is_frozenset) ||
+        take(tables, "custom_plans", &T.custom_plans, is_dict) ||
+        take(tables, "custom_plan", &T.custom_plan, is_callable) ||
+        take(tables, "clean_value", &T.clean_value, is_callable) ||
+        take(tables, "clean_currency", &T.clean_currency, is_callable) ||
+        take(tables, "clean_content_type", &T.clean_content_type, is_callable) ||
+        take(tables, "clean_contents", &T.clean_contents, is_callable) ||
+        take(tables, "clean_order_id", &T.clean_order_id, is_callable) ||
+        take(tables, "clean_property", &T.clean_property, is_callable) ||
+        take(tables, "bad", &T.bad, NULL) || take(tables, "empty", &T.empty, NULL) ||
+        take(tables, "content_keys", &T.content_keys, is_frozenset) ||
+        take(tables, "app_keys", &T.app_keys, is_frozenset) ||
+        take(tables, "flags", &T.flags, NULL) ||
+        take(tables, "extinfo_versions", &T.extinfo_versions, is_frozenset) ||
+        take(tables, "broad_keys", &T.broad_keys, is_frozenset) ||
+        take(tables, "user_data_is_clean", &T.user_data_is_clean, is_callable) ||
+        take(tables, "classify", &T.classify, is_callable) ||
+        take(tables, "ip_public", &T.ip_public, NULL) ||
+        take(tables, "check_messaging", &T.check_messaging, is_callable) ||
+        take(tables, "quality_memo", &T.quality_memo, is_dict) ||
+        take(tables, "estimate", &T.estimate, is_callable) ||
+        take(tables, "normalized_checks", &T.normalized_checks, is_dict) ||
+        take(tables, "check_text", &T.check_text, is_callable) ||
+        take(tables, "check_app_only", &T.check_app_only, is_callable) ||
+        take(tables, "check_id", &T.check_id, is_callable) ||
+        take(tables, "check_client_ip", &T.check_client_ip, is_callable) ||
+        take(tables, "no_check", &T.no_check, is_callable) ||
+        take(tables, "lead_id_key", &T.lead_id_key, NULL) ||
+        take_size(tables, "extinfo_length", &T.extinfo_length) ||
+        take_size(tables, "extinfo_os_version_index", &T.extinfo_os_index) ||
+        take_size(tables, "event_id_max_chars", &T.event_id_max_chars) ||
+        take_size(tables, "milliseconds_above", &milliseconds_above) || take_octets(tables)) {
+        return -1;
+    }
+    if (T.extinfo_os_index < 0 || T.extinfo_os_index >= T.extinfo_length) {
+        PyErr_SetString(PyExc_ValueError, "capigate._cwire.configure: extinfo index");
+        return -1;
+    }
+    T.milliseconds_above = milliseconds_above;
+    return 0;
+}
+
+static PyObject *
+cw_configure(PyObject *Py_UNUSED(module), PyObject *tables)
+{
+    if (!PyDict_Check(tables)) {
+        PyErr_SetString(PyExc_TypeError, "capigate._cwire.configure takes a dict");
+        return NULL;
+    }
+    configured = 0;
+    if (take_all(tables)) {
+        clear_tables();
+        return NULL;
+    }
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
+/* ---- module ---------------------------------------------------------------------------- */
+
+static int
+intern_names(void)
+{
+    struct {
+        PyObject **slot;
+        const char *text;
+    } names[] = {
+        {&s_event_name, "event_name"}, {&s_event_time, "event_time"},
+        {&s_event_id, "event_id"}, {&s_action_source, "action_source"},
+        {&s_event_source_url, "event_source_url"}, {&s_referrer_url, "referrer_url"},
+        {&s_messaging_channel, "messaging_channel"}, {&s_user_data, "user_data"},
+        {&s_custom_data, "custom_data"}, {&s_app_data, "app_data"},
+        {&s_currency, "currency"}, {&s_value, "value"}, {&s_id, "id"},
+        {&s_quantity, "quantity"}, {&s_item_price, "item_price"},
+        {&s_advertiser, "advertiser_tracking_enabled"},
+        {&s_application, "application_tracking_enabled"}, {&s_extinfo, "extinfo"},
+        {&s_client_ip_address, "client_ip_address"},
+        {&s_client_user_agent, "client_user_agent"}, {&s_max_age_s, "max_age_s"},
+        {&s_store_max_age_s, "physical_store_max_age_s"},
+        {&s_future_skew_s, "future_skew_s"}, {&s_custom_name_style, "custom_name_style"},
+        {&s_require_baseline, "require_baseline_match"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (*names[i].slot == NULL) {
+            *names[i].slot = PyUnicode_InternFromString(names[i].text);
+            if (*names[i].slot == NULL) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", cw_configure, METH_O,
+     "configure(tables: dict) -> None: the tables and rules of capigate.validate."},
+    {"clean_wire", (PyCFunction)(void (*)(void))cw_clean_wire, METH_FASTCALL,
+     "clean_wire(event, user_data, now_s, options) -> dict | None: as the Python one."},
+    {"estimate", cw_estimate, METH_O,
+     "estimate(user_data) -> MatchQuality: capigate.quality.estimate, memo read in C."},
+    {NULL, NULL, 0, NULL},
+};
+
+static void
+free_module(void *Py_UNUSED(module))
+{
+    clear_tables();
+}
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "capigate._cwire",
+    .m_doc = "The pipeline's fast path in C (capigate.validate.clean is the reference).",
+    .m_size = -1,
+    .m_methods = methods,
+    .m_free = free_module,
+};
+
+PyMODINIT_FUNC
+PyInit__cwire(void)
+{
+    if (intern_names()) {
+        return NULL;
+    }
+    return PyModule_Create(&module);
+}
