@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from capigate.attribution import rules
 from capigate.attribution.config import AttributionSettings
@@ -43,14 +43,16 @@ class Stitcher:
         """The items with their users' landing-page keys filled in (see the module doc)."""
         if not self._settings.enabled:
             return list(items)
-        events = [item for item in items if isinstance(item, Mapping)]
+        events = [item for item in items if _is_mapping(item)]
         for item in events:
-            token = rules.landing_token(item)
+            token = rules.landing_token(item) if _may_hold(item, rules.LANDING_TOKEN) else None
             if token is not None:
                 await self._store.save_landing_session(from_item(item, token, now_s))
-        for item in events:
-            await self._link(item, now_s)
-        return await self.carry(items, now_s=now_s)
+        users = [_telegram_id(item) for item in events]  # linking changes no item
+        for item, user in zip(events, users, strict=True):
+            if user is not None:
+                await self._link(item, user, now_s)
+        return await self._carry(items, {user for user in users if user is not None}, now_s)
 
     async def carry(self, items: Sequence[object], *, now_s: float) -> list[object]:
         """Step 3 alone: the items with their linked users' keys filled in.
@@ -61,22 +63,23 @@ class Stitcher:
         if not self._settings.enabled:
             return list(items)
         users = {
-            user
-            for item in items
-            if isinstance(item, Mapping) and (user := rules.telegram_id(item)) is not None
+            user for item in items if _is_mapping(item) and (user := _telegram_id(item)) is not None
         }
-        if not users:
-            return list(items)
-        sessions = await self._store.identities_for(users)
-        return [self._filled(item, sessions, now_s) for item in items]
+        return await self._carry(items, users, now_s)
 
     async def purge(self, *, now_s: float) -> int:
         """Forget sessions that can no longer link or carry anything; returns how many."""
         return await self._store.purge_landing_sessions(before_s=now_s - self._settings.retention_s)
 
-    async def _link(self, item: Mapping[str, Any], now_s: float) -> None:
-        user, token = rules.telegram_id(item), rules.start_token(item)
-        if user is None or token is None:
+    async def _carry(self, items: Sequence[object], users: set[str], now_s: float) -> list[object]:
+        if not users:
+            return list(items)
+        sessions = await self._store.identities_for(users)
+        return [self._filled(item, sessions, now_s) for item in items]
+
+    async def _link(self, item: Mapping[str, Any], user: str, now_s: float) -> None:
+        token = rules.start_token(item) if _may_hold(item, rules.START_PARAM) else None
+        if token is None:
             return
         session = await self._store.landing_session(token)
         refusal = rules.link_refusal(session, user, self._settings, now_s)
@@ -86,7 +89,7 @@ class Stitcher:
             log.info("start token not linked", extra={"fields": {"reason": refusal}})
 
     def _filled(self, item: object, sessions: Mapping[str, LandingSession], now_s: float) -> object:
-        if not isinstance(item, Mapping):
+        if not _is_mapping(item):
             return item
         user = rules.telegram_id(item)
         session = sessions.get(user) if user is not None else None
@@ -119,3 +122,23 @@ class Stitcher:
     def _rule(self, item: Mapping[str, Any]) -> PlanEvent | None:
         key = item.get("event")
         return self._plan.events.get(key) if isinstance(key, str) else None
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, without the ABC check for the usual plain dict."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _may_hold(item: Mapping[str, Any], key: str) -> bool:
+    """Whether ``item``'s context may hold ``key``: false for none or a plain dict without it
+    (the usual cases); ``rules`` reads the rest."""
+    context = item.get("context")
+    return context is not None and not (type(context) is dict and key not in context)
+
+
+def _telegram_id(item: Mapping[str, Any]) -> str | None:
+    """``rules.telegram_id``, answered at once for the usual item that names no Telegram user."""
+    user = item.get("user")
+    if user is None or (type(user) is dict and user.get("telegram_id") is None):
+        return None
+    return rules.telegram_id(item)

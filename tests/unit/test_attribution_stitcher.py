@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -217,4 +218,35 @@ async def test_carry_of_items_without_users_or_when_disabled_reads_nothing(
     items: list[object] = [{"event": "drop_off", "user": {"user_id": "u-9"}}, "junk"]
     assert await _stitcher(store).carry(items, now_s=T0) == items
     assert await _stitcher(store, enabled=False).carry([_start()], now_s=T0) == [_start()]
+    assert store.calls == []
+
+
+async def test_other_mappings_and_numeric_ids_stitch_like_plain_dicts(
+    store: InMemoryStore,
+) -> None:
+    """The plain-dict shortcuts change nothing for other mappings: a read-only context still
+    saves its visit and links, an integer Telegram id in a read-only user still carries."""
+    stitcher = _stitcher(store)
+    landing = _landing()
+    landing["context"] = MappingProxyType(landing["context"])
+    await stitcher.stitch([landing], now_s=T0)
+    start = _start()
+    start["context"] = MappingProxyType(start["context"])
+    start["user"] = MappingProxyType({"telegram_id": int(USER)})
+    [linked] = await stitcher.stitch([start], now_s=T0 + 30)
+    assert isinstance(linked, dict) and linked["user"]["fbc"] == FBC
+    assert ("link_telegram", {"token": TOKEN, "telegram_id": USER}) in [
+        (name, {k: v for k, v in args.items() if k != "now_s"}) for name, args in store.calls
+    ]
+
+
+async def test_events_with_empty_users_and_contexts_read_nothing(store: InMemoryStore) -> None:
+    """Items whose user names no Telegram id and whose context holds no token make no store
+    call and come back unchanged."""
+    items: list[object] = [
+        {"event": "lead", "user": {"email": "a@example.com"}, "context": {"session_id": "s"}},
+        {"event": "lead", "user": {"telegram_id": None}, "context": None},
+        "not an event",
+    ]
+    assert await _stitcher(store).stitch(items, now_s=T0) == items
     assert store.calls == []
