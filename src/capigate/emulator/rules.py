@@ -13,6 +13,7 @@ from typing import Any
 from capigate.emulator import custom_data, user_data
 from capigate.emulator.config import DAY_S, EmulatorConfig
 from capigate.emulator.envelope import SUBCODE_PARAM_ERROR, refuse, refuse_param
+from capigate.emulator.quick import vouches
 from capigate.emulator.schema import check_schema
 
 SUBCODE_TOO_OLD = 2804003
@@ -33,7 +34,13 @@ EXTINFO_VERSIONS = frozenset({"a2", "i2"})
 def check_events(
     events: list[Any], pixel_id: str, config: EmulatorConfig, now_s: float, warnings: list[str]
 ) -> None:
-    """Raise ``Refused`` at the first event Meta would reject; collect warnings for the rest."""
+    """Raise ``Refused`` at the first event Meta would reject; collect warnings for the rest.
+
+    A request the quick look vouches for passes without a warning; any other goes through
+    the full checks, which word the first refusal and every warning.
+    """
+    if vouches(events, config, now_s):
+        return
     for index, event in enumerate(events):
         path = f"$['data'][{index}]"
         check_event(event, path, pixel_id=pixel_id, config=config, now_s=now_s, warnings=warnings)
