@@ -30,7 +30,11 @@ typedef struct {
     PyObject *extinfo_versions, *broad_keys, *user_data_is_clean, *classify;
     PyObject *ip_public, *check_messaging, *quality_memo, *estimate, *normalized_checks;
     PyObject *check_text, *check_app_only, *check_id, *check_client_ip, *no_check;
-    PyObject *lead_id_key;
+    PyObject *lead_id_key, *key_points, *pair_bonuses, *quality_type;
+    PyObject *official_messaging_names, *messaging_channels, *messaging_identifiers;
+    long max_score;
+    Py_ssize_t max_cached_key_sets;
+    int estimate_in_c;  /* points and bonuses sum exactly in doubles: see exact_points */
     Py_ssize_t extinfo_length, extinfo_os_index, event_id_max_chars;
     long long milliseconds_above;
     char special_octet[OCTETS];
@@ -46,7 +50,7 @@ static PyObject *s_custom_data, *s_app_data, *s_currency, *s_value, *s_id, *s_qu
 static PyObject *s_item_price, *s_advertiser, *s_application, *s_extinfo;
 static PyObject *s_client_ip_address, *s_client_user_agent;
 static PyObject *s_max_age_s, *s_store_max_age_s, *s_future_skew_s, *s_custom_name_style;
-static PyObject *s_require_baseline;
+static PyObject *s_require_baseline, *s_messaging_allowlist, *s_strict_names;
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
@@ -248,6 +252,43 @@ clean_head(PyObject *event, PyObject *now, PyObject *options, PyObject **wire)
 
 /* ---- URLs and channel ------------------------------------------------------------------ */
 
+/* fields.HTTP_URL.match, (?i)https?://[^\s/?#]+, decided here when "http", "s" and "://"
+ * are ASCII (case folding of other letters, e.g. U+017F for s, is left to the regex):
+ * 1 a match, 0 none, 2 ask the regex. */
+static int
+http_url(PyObject *url)
+{
+    static const char scheme[] = "http";
+    Py_ssize_t length = PyUnicode_GET_LENGTH(url), at = 0;
+    int kind = PyUnicode_KIND(url);
+    const void *data = PyUnicode_DATA(url);
+    for (; at < 4; at++) {
+        Py_UCS4 c = at < length ? PyUnicode_READ(kind, data, at) : 0;
+        if (c >= 0x80) {
+            return 2;
+        }
+        if (c != (Py_UCS4)scheme[at] && c != (Py_UCS4)(scheme[at] - 'a' + 'A')) {
+            return 0;
+        }
+    }
+    Py_UCS4 c = at < length ? PyUnicode_READ(kind, data, at) : 0;
+    if (c >= 0x80) {
+        return 2;
+    }
+    at += c == 's' || c == 'S';
+    for (int i = 0; i < 3; i++, at++) {
+        c = at < length ? PyUnicode_READ(kind, data, at) : 0;
+        if (c != (Py_UCS4)"://"[i]) {
+            return 0;
+        }
+    }
+    if (at >= length) {
+        return 0;
+    }
+    c = PyUnicode_READ(kind, data, at);
+    return !(Py_UNICODE_ISSPACE(c) || c == '/' || c == '?' || c == '#');
+}
+
 static int
 add_urls(PyObject *event, PyObject *wire, int website)
 {
@@ -265,7 +306,10 @@ add_urls(PyObject *event, PyObject *wire, int website)
             return 0;
         }
         Py_INCREF(url);
-        int ok = call_truth(T.url_match, &url, 1);
+        int ok = http_url(url);
+        if (ok == 2) {
+            ok = call_truth(T.url_match, &url, 1);
+        }
         if (ok == 1 && PyDict_SetItem(wire, s_event_source_url, url)) {
             ok = -1;
         }
@@ -878,9 +922,93 @@ add_data(PyObject *event, PyObject *wire, int purchase, int app_source)
     return ok == 1 ? set_new(wire, s_app_data, clean) : ok;
 }
 
+/* Whether one of keys holds a non-empty string: 1, 0 none holds anything, 2 ask Python. */
 static int
-messaging_clean(PyObject *wire, PyObject *options)
+has_identifier(PyObject *user_data, PyObject *keys)
 {
+    if (!PyTuple_CheckExact(keys)) {
+        return 2;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(keys); i++) {
+        PyObject *value;
+        if (get(user_data, PyTuple_GET_ITEM(keys, i), &value)) {
+            return -1;
+        }
+        if (is_none(value)) {
+            continue;
+        }
+        if (!PyUnicode_CheckExact(value)) {
+            return 2;
+        }
+        if (PyUnicode_GET_LENGTH(value)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+channel_verdict(PyObject *wire, PyObject *user_data)
+{
+    PyObject *channel = PyDict_GetItem(wire, s_messaging_channel);  /* an exact str if any */
+    if (channel == NULL) {
+        return 0;
+    }
+    int known = PySet_Contains(T.messaging_channels, channel);
+    if (known != 1) {
+        return known;
+    }
+    PyObject *rules;
+    if (get(T.messaging_identifiers, channel, &rules)) {
+        return -1;
+    }
+    if (rules == NULL || !PyTuple_CheckExact(rules)) {
+        return 2;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(rules); i++) {
+        PyObject *rule = PyTuple_GET_ITEM(rules, i);
+        if (!PyTuple_CheckExact(rule) || PyTuple_GET_SIZE(rule) != 3) {
+            return 2;
+        }
+        int found = has_identifier(user_data, PyTuple_GET_ITEM(rule, 1));
+        if (found != 1) {
+            return found;
+        }
+    }
+    return 1;
+}
+
+/* validate.messaging.check_messaging of a business_messaging wire dict: 1 no finding,
+ * 0 a finding, 2 ask Python, -1 error. */
+static int
+messaging_verdict(PyObject *wire, PyObject *user_data, PyObject *options)
+{
+    PyObject *allowlist = PyObject_GetAttr(options, s_messaging_allowlist);
+    if (allowlist == NULL) {
+        return -1;
+    }
+    PyObject *allowed = NULL;
+    if (PyUnicode_CheckExact(allowlist)) {
+        allowed = eq_ascii(allowlist, "strict") ? PyObject_GetAttr(options, s_strict_names)
+                                                : Py_NewRef(T.official_messaging_names);
+    }
+    Py_DECREF(allowlist);
+    if (allowed == NULL) {
+        return PyErr_Occurred() ? -1 : 2;
+    }
+    int ok = PyAnySet_Check(allowed) ? PySet_Contains(allowed, PyDict_GetItem(wire, s_event_name))
+                                     : 2;
+    Py_DECREF(allowed);
+    return ok == 1 ? channel_verdict(wire, user_data) : ok;
+}
+
+static int
+messaging_clean(PyObject *wire, PyObject *user_data, PyObject *options)
+{
+    int verdict = messaging_verdict(wire, user_data, options);
+    if (verdict != 2) {
+        return verdict;
+    }
     PyObject *out = PyList_New(0);
     if (out == NULL) {
         return -1;
@@ -920,7 +1048,7 @@ walk(PyObject *event, PyObject *user_data, PyObject *options, PyObject *wire)
         ok = add_data(event, wire, eq_ascii(name, "Purchase"), eq_ascii(source, "app"));
     }
     if (ok == 1 && messaging) {
-        ok = messaging_clean(wire, options);
+        ok = messaging_clean(wire, user_data, options);
     }
     return ok;
 }
@@ -957,37 +1085,173 @@ cw_clean_wire(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
 
 /* ---- estimate -------------------------------------------------------------------------- */
 
-/* The key tuple of user_data when every value is true, else NULL with no error. */
-static PyObject *
-true_keys(PyObject *user_data)
+/* Points that every sum of a few of stays exact in doubles, whatever the order (multiples of
+ * 1/64 below 2**20): then C adds them as Python does, in any Python version. */
+static int
+exact_points(PyObject *value)
 {
-    PyObject *keys = PyTuple_New(PyDict_GET_SIZE(user_data));
-    if (keys == NULL) {
-        return NULL;
+    if (!PyFloat_CheckExact(value)) {
+        return 0;
     }
-    Py_ssize_t pos = 0, i = 0;
+    double scaled = PyFloat_AS_DOUBLE(value) * 64.0;
+    return scaled >= 0.0 && scaled < 67108864.0 && scaled == floor(scaled);
+}
+
+/* user_data's keys for capigate.quality.estimate: all of them, and those that count (a true
+ * value and points) in a list with their points. */
+typedef struct {
+    PyObject *keys, *counted;
+    double points;
+    int all_true, unsure;
+} KeyScan;
+
+static int
+truth_of(PyObject *value)
+{
+    if (PyUnicode_CheckExact(value)) {
+        return PyUnicode_GET_LENGTH(value) != 0;
+    }
+    Py_INCREF(value);
+    int truth = PyObject_IsTrue(value);
+    Py_DECREF(value);
+    return truth;
+}
+
+/* The key tuple and whether every value is true: 1, 0 when the dict changed meanwhile. */
+static int
+scan_keys(PyObject *user_data, KeyScan *scan)
+{
+    Py_ssize_t size = PyDict_GET_SIZE(user_data), pos = 0, i = 0;
+    scan->keys = PyTuple_New(size);
+    scan->counted = NULL;
+    scan->points = 0.0;
+    scan->all_true = 1;
+    scan->unsure = 0;
+    if (scan->keys == NULL) {
+        return -1;
+    }
     PyObject *key, *value;
     while (PyDict_Next(user_data, &pos, &key, &value)) {
-        int truth;
-        if (PyUnicode_CheckExact(value)) {
-            truth = PyUnicode_GET_LENGTH(value) != 0;
+        if (i >= size) {
+            return 0;  /* the dict changed under a value's __bool__: leave it to Python */
         }
-        else {
-            Py_INCREF(value);
-            truth = PyObject_IsTrue(value);
-            Py_DECREF(value);
+        PyTuple_SET_ITEM(scan->keys, i++, Py_NewRef(key));
+        if (scan->all_true) {
+            int truth = truth_of(value);
+            if (truth < 0) {
+                return -1;
+            }
+            scan->all_true = truth;
         }
-        if (truth != 1 || i >= PyTuple_GET_SIZE(keys)) {  /* or the dict changed meanwhile */
-            Py_DECREF(keys);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(keys, i++, Py_NewRef(key));
     }
-    if (i != PyTuple_GET_SIZE(keys)) {
-        Py_DECREF(keys);
+    return i == size;
+}
+
+/* The keys that count, in order, and their points: 1, or 0 to leave it to Python. */
+static int
+count_keys(PyObject *user_data, KeyScan *scan)
+{
+    scan->counted = PyList_New(0);
+    if (scan->counted == NULL) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(scan->keys); i++) {
+        PyObject *key = PyTuple_GET_ITEM(scan->keys, i), *value, *points;
+        if (get(user_data, key, &value)) {
+            return -1;
+        }
+        if (value == NULL) {
+            return 0;
+        }
+        int truth = truth_of(value);
+        if (truth <= 0) {
+            if (truth < 0) {
+                return -1;
+            }
+            continue;
+        }
+        if (get(T.key_points, key, &points)) {
+            return -1;
+        }
+        if (points == NULL) {
+            continue;
+        }
+        if (!exact_points(points)) {
+            return 0;  /* KEY_POINTS changed since configure */
+        }
+        scan->points += PyFloat_AS_DOUBLE(points);
+        if (PyList_Append(scan->counted, key)) {
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* quality._estimate of the counted keys: a new MatchQuality. */
+static PyObject *
+new_quality(KeyScan *scan)
+{
+    PyObject *counted = PyList_AsTuple(scan->counted);
+    if (counted == NULL) {
         return NULL;
     }
-    return keys;
+    double points = scan->points;
+    if (PyTuple_GET_SIZE(counted) > 1) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(T.pair_bonuses); i++) {
+            PyObject *pair = PyTuple_GET_ITEM(T.pair_bonuses, i);
+            int a = PySequence_Contains(counted, PyTuple_GET_ITEM(pair, 0));
+            int b = a == 1 ? PySequence_Contains(counted, PyTuple_GET_ITEM(pair, 1)) : a;
+            if (b < 0) {
+                Py_DECREF(counted);
+                return NULL;
+            }
+            if (b) {
+                points += PyFloat_AsDouble(PyTuple_GET_ITEM(pair, 2));
+            }
+        }
+    }
+    long score = 1 + (long)points;
+    PyObject *args[2] = {counted, PyLong_FromLong(score < T.max_score ? score : T.max_score)};
+    PyObject *quality = args[1] == NULL ? NULL : PyObject_Vectorcall(T.quality_type, args, 2, NULL);
+    Py_XDECREF(args[1]);
+    Py_DECREF(counted);
+    return quality;
+}
+
+static int
+remember(PyObject *keys, PyObject *quality)
+{
+    if (PyDict_GET_SIZE(T.quality_memo) >= T.max_cached_key_sets) {
+        PyDict_Clear(T.quality_memo);
+    }
+    return PyDict_SetItem(T.quality_memo, keys, quality);
+}
+
+/* capigate.quality.estimate of a dict, or NULL with no error to ask the Python one. */
+static PyObject *
+estimate_dict(PyObject *user_data)
+{
+    KeyScan scan;
+    int ok = scan_keys(user_data, &scan);
+    PyObject *quality = NULL;
+    if (ok == 1 && scan.all_true) {
+        quality = PyDict_GetItemWithError(T.quality_memo, scan.keys);
+        Py_XINCREF(quality);
+        ok = quality == NULL && PyErr_Occurred() ? -1 : ok;
+    }
+    if (ok == 1 && quality == NULL) {
+        ok = count_keys(user_data, &scan);
+    }
+    if (ok == 1 && quality == NULL) {
+        quality = new_quality(&scan);
+        if (quality != NULL && PyList_GET_SIZE(scan.counted) == PyTuple_GET_SIZE(scan.keys) &&
+            remember(scan.keys, quality) < 0) {
+            Py_CLEAR(quality);
+        }
+    }
+    Py_XDECREF(scan.keys);
+    Py_XDECREF(scan.counted);
+    return quality;
 }
 
 static PyObject *
@@ -997,20 +1261,10 @@ cw_estimate(PyObject *Py_UNUSED(module), PyObject *user_data)
         PyErr_SetString(PyExc_RuntimeError, "capigate._cwire: configure() was not called");
         return NULL;
     }
-    if (PyDict_CheckExact(user_data)) {
-        PyObject *keys = true_keys(user_data);
-        if (keys == NULL && PyErr_Occurred()) {
-            return NULL;
-        }
-        if (keys != NULL) {
-            PyObject *quality = PyDict_GetItemWithError(T.quality_memo, keys);
-            Py_DECREF(keys);
-            if (quality != NULL) {
-                return Py_NewRef(quality);
-            }
-            if (PyErr_Occurred()) {
-                return NULL;
-            }
+    if (PyDict_CheckExact(user_data) && T.estimate_in_c) {
+        PyObject *quality = estimate_dict(user_data);
+        if (quality != NULL || PyErr_Occurred()) {
+            return quality;
         }
     }
     return PyObject_Vectorcall(T.estimate, &user_data, 1, NULL);
@@ -1029,7 +1283,8 @@ clear_tables(void)
         &T.content_keys, &T.app_keys, &T.flags, &T.extinfo_versions,
         &T.broad_keys, &T.user_data_is_clean, &T.classify, &T.ip_public, &T.check_messaging,
         &T.quality_memo, &T.estimate, &T.normalized_checks, &T.check_text, &T.check_app_only,
-        &T.check_id, &T.check_client_ip, &T.no_check, &T.lead_id_key,
+        &T.check_id, &T.check_client_ip, &T.no_check, &T.lead_id_key, &T.key_points, &T.pair_bonuses, &T.quality_type,
+        &T.official_messaging_names, &T.messaging_channels, &T.messaging_identifiers,
     };
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         Py_CLEAR(*refs[i]);
@@ -1109,6 +1364,33 @@ take_octets(PyObject *tables)
 }
 
 static int
+take_points(PyObject *tables)
+{
+    Py_ssize_t max_score;
+    if (take(tables, "key_points", &T.key_points, is_dict) ||
+        take(tables, "pair_bonuses", &T.pair_bonuses, NULL) ||
+        take(tables, "quality_type", &T.quality_type, is_callable) ||
+        take_size(tables, "max_score", &max_score) ||
+        take_size(tables, "max_cached_key_sets", &T.max_cached_key_sets)) {
+        return -1;
+    }
+    T.max_score = (long)max_score;
+    int exact = PyTuple_CheckExact(T.pair_bonuses);
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (exact && PyDict_Next(T.key_points, &pos, &key, &value)) {
+        exact = exact_points(value);
+    }
+    for (Py_ssize_t i = 0; exact && i < PyTuple_GET_SIZE(T.pair_bonuses); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(T.pair_bonuses, i);
+        exact = PyTuple_CheckExact(pair) && PyTuple_GET_SIZE(pair) == 3 &&
+                exact_points(PyTuple_GET_ITEM(pair, 2));
+    }
+    T.estimate_in_c = exact;
+    return 0;
+}
+
+static int
 take_all(PyObject *tables)
 {
     Py_ssize_t milliseconds_above;
@@ -1138,6 +1420,9 @@ take_all(PyObject *tables)
         take(tables, "classify", &T.classify, is_callable) ||
         take(tables, "ip_public", &T.ip_public, NULL) ||
         take(tables, "check_messaging", &T.check_messaging, is_callable) ||
+        take(tables, "official_messaging_names", &T.official_messaging_names, is_frozenset) ||
+        take(tables, "messaging_channels", &T.messaging_channels, is_frozenset) ||
+        take(tables, "messaging_identifiers", &T.messaging_identifiers, is_dict) ||
         take(tables, "quality_memo", &T.quality_memo, is_dict) ||
         take(tables, "estimate", &T.estimate, is_callable) ||
         take(tables, "normalized_checks", &T.normalized_checks, is_dict) ||
@@ -1150,7 +1435,8 @@ take_all(PyObject *tables)
         take_size(tables, "extinfo_length", &T.extinfo_length) ||
         take_size(tables, "extinfo_os_version_index", &T.extinfo_os_index) ||
         take_size(tables, "event_id_max_chars", &T.event_id_max_chars) ||
-        take_size(tables, "milliseconds_above", &milliseconds_above) || take_octets(tables)) {
+        take_size(tables, "milliseconds_above", &milliseconds_above) || take_octets(tables) ||
+        take_points(tables)) {
         return -1;
     }
     if (T.extinfo_os_index < 0 || T.extinfo_os_index >= T.extinfo_length) {
@@ -1200,6 +1486,8 @@ intern_names(void)
         {&s_store_max_age_s, "physical_store_max_age_s"},
         {&s_future_skew_s, "future_skew_s"}, {&s_custom_name_style, "custom_name_style"},
         {&s_require_baseline, "require_baseline_match"},
+        {&s_messaging_allowlist, "messaging_allowlist"},
+        {&s_strict_names, "strict_messaging_names"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (*names[i].slot == NULL) {

@@ -31,7 +31,8 @@ from capigate.findings import Finding, error
 from capigate.models import parse_wire
 from capigate.normalize import normalize_user_data
 from capigate.normalize.phone import check_region
-from capigate.quality import MatchQuality, estimate, remembered_estimates
+from capigate.quality import MatchQuality, estimate
+from capigate.quality import native_tables as quality_tables
 from capigate.validate import ValidationOptions, validate_event
 from capigate.validate.clean import clean_wire, native_tables
 from capigate.validate.event import check_event
@@ -173,9 +174,7 @@ def _load_native() -> tuple[CleanWire, Estimate] | None:
         import capigate._cwire as cwire
     except ImportError:
         return None
-    cwire.configure(
-        {**native_tables(), "quality_memo": remembered_estimates(), "estimate": estimate}
-    )
+    cwire.configure({**native_tables(), **quality_tables()})
     return cwire.clean_wire, cwire.estimate
 
 

@@ -145,9 +145,18 @@ MAX_CACHED_KEY_SETS = 1 << 14
 _by_keys: dict[tuple[str, ...], MatchQuality] = {}
 
 
-def remembered_estimates() -> dict[tuple[str, ...], MatchQuality]:
-    """The memo itself (for ``capigate._cwire``, which reads it and leaves writing to us)."""
-    return _by_keys
+def native_tables() -> dict[str, object]:
+    """What ``capigate._cwire.configure`` needs to estimate as ``estimate`` does: the same
+    points, memo and type (and ``estimate`` itself for what it leaves to Python)."""
+    return {
+        "key_points": KEY_POINTS,
+        "pair_bonuses": PAIR_BONUSES,
+        "max_score": MAX_SCORE,
+        "quality_type": MatchQuality,
+        "quality_memo": _by_keys,
+        "max_cached_key_sets": MAX_CACHED_KEY_SETS,
+        "estimate": estimate,
+    }
 
 
 def _estimate(present: tuple[str, ...]) -> MatchQuality:

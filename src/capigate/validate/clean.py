@@ -27,7 +27,12 @@ from capigate.validate.custom_fields import CONTENT_TYPES
 from capigate.validate.event import ACTION_SOURCES
 from capigate.validate.event_time import MILLISECONDS_ABOVE
 from capigate.validate.fields import EVENT_ID_MAX_CHARS, HTTP_URL
-from capigate.validate.messaging import check_messaging
+from capigate.validate.messaging import (
+    _IDENTIFIERS,
+    MESSAGING_CHANNELS,
+    OFFICIAL_MESSAGING_NAMES,
+    check_messaging,
+)
 from capigate.validate.names import STANDARD_EVENT_NAMES, check_event_name
 from capigate.validate.options import ValidationOptions
 from capigate.validate.user_data import (
@@ -350,4 +355,7 @@ def native_tables() -> dict[str, object]:
         "ip_public": IpVerdict.PUBLIC,
         "special_first_octets": SPECIAL_FIRST_OCTETS,
         "check_messaging": check_messaging,
+        "official_messaging_names": OFFICIAL_MESSAGING_NAMES,
+        "messaging_channels": MESSAGING_CHANNELS,
+        "messaging_identifiers": _IDENTIFIERS,
     }
