@@ -84,6 +84,8 @@ def build_fbc(fbclid: str, click_ms: int) -> str:
 
 def fbclid_from_url(url: str) -> str | None:
     """The raw ``fbclid`` query value of ``url`` (not percent-decoded, case kept)."""
+    if "fbclid=" not in url:
+        return None  # the usual page address: no need to split its query
     _, _, rest = url.partition("?")
     query = rest.partition("#")[0]
     for pair in query.split("&"):
@@ -100,19 +102,19 @@ def enrich_item(
     user = item.get("user", {})
     if not isinstance(user, dict):
         return item  # the mapping reports the bad shape
-    filled = dict(user)
+    added: dict[str, str] = {}  # only keys the user lacks (missing or empty), so always a change
     if facts is not None:
-        _fill(filled, "ip", facts.client_ip)
-        _fill(filled, "user_agent", facts.user_agent)
-        _fill(filled, "fbp", facts.fbp)
-        _fill(filled, "fbc", facts.fbc)
-    if not filled.get("fbc"):
-        fbclid = _fbclid(item, filled)
+        _fill(added, user, "ip", facts.client_ip)
+        _fill(added, user, "user_agent", facts.user_agent)
+        _fill(added, user, "fbp", facts.fbp)
+        _fill(added, user, "fbc", facts.fbc)
+    if not (added.get("fbc") or user.get("fbc")):
+        fbclid = _fbclid(item, user)
         if fbclid:
-            filled["fbc"] = build_fbc(fbclid, _click_ms(item.get("event_time"), now_s))
-    if filled == user:
+            added["fbc"] = build_fbc(fbclid, _click_ms(item.get("event_time"), now_s))
+    if not added:
         return item
-    return {**item, "user": filled}
+    return {**item, "user": {**user, **added}}
 
 
 def _fbclid(item: dict[str, Any], user: dict[str, Any]) -> str | None:
@@ -134,9 +136,9 @@ def _click_ms(event_time: object, now_s: float) -> int:
     return int((event_time if plausible else now_s) * 1000)  # type: ignore[operator]
 
 
-def _fill(user: dict[str, Any], key: str, value: str | None) -> None:
+def _fill(added: dict[str, str], user: dict[str, Any], key: str, value: str | None) -> None:
     if value and not user.get(key):
-        user[key] = value
+        added[key] = value
 
 
 def _address(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeGuard
 
 from capigate import enrich, pipeline, telegram
 from capigate.errors import AuthError, ConfigError, ValidationError
@@ -178,10 +178,13 @@ class Ingestor:
         return (outcome.event, *outcome.copies)
 
     def _checked(self, item: object, caller: Caller, now_s: float) -> object:
-        """The item with its identity claims checked and the request's facts filled in."""
-        if not isinstance(item, Mapping):
-            return item
-        checked = self._checked_identity(dict(item), caller, now_s)
+        """The item with its identity claims checked and the request's facts filled in (a
+        dict: a changed copy, or the item itself when nothing changed)."""
+        if type(item) is not dict:
+            if not isinstance(item, Mapping):
+                return item
+            item = dict(item)
+        checked = self._checked_identity(item, caller, now_s)
         return enrich.enrich_item(checked, caller.facts, now_s=now_s)
 
     def _prepare(
@@ -224,12 +227,13 @@ class Ingestor:
     def _checked_identity(
         self, item: dict[str, Any], caller: Caller, now_s: float
     ) -> dict[str, Any]:
-        """Drop initData from the item; believe identity claims only when it verifies."""
+        """Drop initData from the item; believe identity claims only when it verifies. The
+        item itself is never changed: a changed one is a copy."""
         context = item.get("context")
         raw = caller.init_data
-        if isinstance(context, Mapping) and "init_data" in context:
+        if context is not None and _is_mapping(context) and "init_data" in context:
             raw = raw or _text(context.get("init_data"))
-            item["context"] = {k: v for k, v in context.items() if k != "init_data"}
+            item = {**item, "context": {k: v for k, v in context.items() if k != "init_data"}}
         if raw is None or (self._telegram_key is None and not caller.source.is_browser):
             if caller.source.is_browser and _claims_identity(item.get("user")):
                 raise AuthError(
@@ -239,7 +243,7 @@ class Ingestor:
                     status=403,
                 )
             return item
-        return _with_verified_user(item, self._verify(raw, now_s))
+        return _with_verified_user(dict(item), self._verify(raw, now_s))
 
     def _verify(self, raw: str, now_s: float) -> telegram.InitData:
         if self._telegram_key is None:
@@ -352,6 +356,11 @@ def _stored_warning(finding: Finding) -> dict[str, Any]:
 def _claims_identity(user: object) -> bool:
     """Whether the item's ``user`` names a Telegram id or user id."""
     return isinstance(user, Mapping) and any(user.get(c) not in (None, "") for c in IDENTITY_CLAIMS)
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, without the ABC check for the usual plain dict."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _text(value: object) -> str | None:

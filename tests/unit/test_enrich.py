@@ -134,3 +134,27 @@ def test_items_without_a_user_object_gain_one_and_bad_shapes_pass_through() -> N
     assert enrich.enrich_item(bad, FACTS, now_s=NOW_S) is bad
     bare = item({})
     assert enrich.enrich_item(bare, None, now_s=NOW_S) is bare
+
+
+def test_empty_values_are_filled_in_place_and_new_keys_follow() -> None:
+    """An empty user value is replaced where it stands; missing keys come after the user's own,
+    in the order ip, user_agent, fbp, fbc; the input user is not changed."""
+    user = {"user_agent": "", "email": "a@b.co", "fbc": None}
+    out = enrich.enrich_item(item(user), FACTS, now_s=NOW_S)["user"]
+    assert list(out.items()) == [
+        ("user_agent", "Mozilla/5.0"),
+        ("email", "a@b.co"),
+        ("fbc", "fb.1.2.CookieClick"),
+        ("ip", "198.51.100.4"),
+        ("fbp", "fb.1.1.111"),
+    ]
+    assert user == {"user_agent": "", "email": "a@b.co", "fbc": None}
+
+
+def test_an_item_with_nothing_to_fill_comes_back_itself() -> None:
+    """Without facts to add and without an fbclid anywhere (the page URL has other query
+    values), the very same item is returned, not a copy."""
+    body = item({"fbc": ""}, context={"page_url": "https://x.io/lp?utm_source=fb&fbclid"})
+    assert enrich.enrich_item(body, None, now_s=NOW_S) is body
+    assert enrich.fbclid_from_url("https://x.io/lp?xfbclid=1") is None
+    assert enrich.fbclid_from_url("https://x.io/lp?a=1&fbclid=Zz#top") == "Zz"
