@@ -43,42 +43,52 @@ static const uint32_t SHA256_H0[8] = {
 
 static inline uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32u - n)); }
 
-static void sha256_block(uint32_t h[8], const uint8_t *block) {
+/* The functions of §4.1.2. */
+#define BIG_SIGMA0(x) (rotr((x), 2) ^ rotr((x), 13) ^ rotr((x), 22))
+#define BIG_SIGMA1(x) (rotr((x), 6) ^ rotr((x), 11) ^ rotr((x), 25))
+#define SMALL_SIGMA0(x) (rotr((x), 7) ^ rotr((x), 18) ^ ((x) >> 3))
+#define SMALL_SIGMA1(x) (rotr((x), 17) ^ rotr((x), 19) ^ ((x) >> 10))
+#define CH(x, y, z) (((x) & (y)) ^ (~(x) & (z)))
+#define MAJ(x, y, z) (((x) & (y)) | ((z) & ((x) | (y))))
+
+/* One round of §6.2.2 step 3, the eight working variables renamed instead of moved: d and h
+ * take the new e and a. */
+#define ROUND(a, b, c, d, e, f, g, h, t)                                                      \
+    do {                                                                                      \
+        uint32_t t1 = (h) + BIG_SIGMA1(e) + CH((e), (f), (g)) + SHA256_K[t] + w[t];           \
+        (d) += t1;                                                                            \
+        (h) = t1 + BIG_SIGMA0(a) + MAJ((a), (b), (c));                                        \
+    } while (0)
+
+static void sha256_block(uint32_t state[8], const uint8_t *block) {
     uint32_t w[64];
     for (int t = 0; t < 16; t++) {
         const uint8_t *p = block + 4 * t;
         w[t] = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
     }
     for (int t = 16; t < 64; t++) {
-        uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
-        uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
-        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+        w[t] = SMALL_SIGMA1(w[t - 2]) + w[t - 7] + SMALL_SIGMA0(w[t - 15]) + w[t - 16];
     }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-    for (int t = 0; t < 64; t++) {
-        uint32_t big1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-        uint32_t ch = (e & f) ^ (~e & g);
-        uint32_t t1 = k + big1 + ch + SHA256_K[t] + w[t];
-        uint32_t big0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-        uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-        uint32_t t2 = big0 + maj;
-        k = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + t2;
+    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+    for (int t = 0; t < 64; t += 8) {
+        ROUND(a, b, c, d, e, f, g, h, t);
+        ROUND(h, a, b, c, d, e, f, g, t + 1);
+        ROUND(g, h, a, b, c, d, e, f, t + 2);
+        ROUND(f, g, h, a, b, c, d, e, t + 3);
+        ROUND(e, f, g, h, a, b, c, d, t + 4);
+        ROUND(d, e, f, g, h, a, b, c, t + 5);
+        ROUND(c, d, e, f, g, h, a, b, t + 6);
+        ROUND(b, c, d, e, f, g, h, a, t + 7);
     }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-    h[5] += f;
-    h[6] += g;
-    h[7] += k;
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    state[4] += e;
+    state[5] += f;
+    state[6] += g;
+    state[7] += h;
 }
 
 /* The lowercase hex SHA-256 of data[0..n) into out[0..64). */
@@ -372,7 +382,7 @@ static PyObject *sha256_of_str(PyObject *text) {
     return sha256_str((const char *)PyUnicode_1BYTE_DATA(text), (size_t)PyUnicode_GET_LENGTH(text));
 }
 
-static PyObject *states, *countries, *genders; /* set by setup() */
+static PyObject *states, *countries, *genders, *months, *fillers; /* set by setup() */
 
 /* names.normalize_state: letters; a US state or Canadian province name becomes its code. */
 static PyObject *rule_state(const char *t, Py_ssize_t n) {
@@ -473,12 +483,32 @@ static void write_date(long year, long month, long day, char *out) {
     }
 }
 
+static int parse_word_date(const char *t, Py_ssize_t n, long *year, long *month, long *day);
+
 /* dates.normalize_birth_date for YYYYMMDD, YYYY<sep>M<sep>D and D<sep>M<sep>YYYY with one of
- * "-/." between the numbers (no spaces, no time); other forms go to the Python rule. */
+ * "-/." between the numbers (no spaces, no time), and dates with a month word; other forms go to
+ * the Python rule. */
 static PyObject *rule_date(const char *t, Py_ssize_t n, int day_first_region, long max_year) {
-    long year, month, day;
+    long year = 0, month = 0, day = 0;
     Py_ssize_t i = 0;
-    if (n == 8 && only_digits(t, n)) {
+    char low[MAX_TEXT_BYTES];
+    int letters = 0;
+    if (n > MAX_TEXT_BYTES) {
+        return UNDECIDED;
+    }
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (t[j] == ':') {
+            return UNDECIDED; /* a time: the Python rule */
+        }
+        low[j] = (char)to_lower((unsigned char)t[j]);
+        letters |= is_lower((unsigned char)low[j]);
+    }
+    if (letters) {
+        int parsed = parse_word_date(low, n, &year, &month, &day);
+        if (parsed <= 0) {
+            return UNDECIDED; /* NULL with the exception of an error */
+        }
+    } else if (n == 8 && only_digits(t, n)) {
         year = read_number(t, 4, &i, 4, 4);
         month = (t[4] - '0') * 10 + (t[5] - '0');
         day = (t[6] - '0') * 10 + (t[7] - '0');
@@ -518,6 +548,70 @@ static PyObject *rule_date(const char *t, Py_ssize_t n, int day_first_region, lo
     return sha256_str(out, sizeof out);
 }
 
+/* The int value of table[word], -1 if absent, -2 on an error. */
+static long word_number(const char *word, Py_ssize_t len) {
+    PyObject *key = PyUnicode_DecodeASCII(word, len, NULL);
+    if (key == NULL) {
+        return -2;
+    }
+    int filler = PySet_Contains(fillers, key);
+    PyObject *number = filler == 0 ? PyDict_GetItemWithError(months, key) : NULL;
+    Py_DECREF(key);
+    if (filler != 0) {
+        return filler < 0 ? -2 : 0; /* 0: a filler word, skipped */
+    }
+    if (number == NULL) {
+        return PyErr_Occurred() ? -2 : -1;
+    }
+    long value = PyLong_AsLong(number);
+    return value == -1 && PyErr_Occurred() ? -2 : value;
+}
+
+/* dates._parse_words for lowercased ASCII with a letter and no ':': runs of letters or of digits
+ * are the tokens, filler words left out; exactly a month word, a 4-digit year and a day of 1-2
+ * digits. 1 with *year, *month, *day set; 0 when it is not such a date; -1 on an error. */
+static int parse_word_date(const char *t, Py_ssize_t n, long *year, long *month, long *day) {
+    int tokens = 0, years = 0, days = 0, month_words = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)t[i];
+        Py_ssize_t start = i;
+        if (is_lower(c)) {
+            while (i < n && is_lower((unsigned char)t[i])) {
+                i++;
+            }
+            long number = word_number(t + start, i - start);
+            if (number == -2) {
+                return -1;
+            }
+            if (number == 0) {
+                continue; /* a filler */
+            }
+            tokens++;
+            if (number > 0) {
+                month_words++;
+                *month = number;
+            }
+        } else if (is_digit(c)) {
+            long value = read_number(t, n, &i, 1, 4);
+            if (value < 0) {
+                return 0; /* 5 digits or more: no day, no year */
+            }
+            tokens++;
+            if (i - start == 4) {
+                years++;
+                *year = value;
+            } else if (i - start <= 2) {
+                days++;
+                *day = value;
+            }
+        } else {
+            i++;
+        }
+    }
+    return tokens == 3 && month_words == 1 && years == 1 && days == 1;
+}
+
 /* ip.IPV4: four decimal octets 0..255 without leading zeros; ipaddress accepts every one. */
 static int is_ipv4(const char *t, Py_ssize_t n) {
     Py_ssize_t i = 0;
@@ -535,6 +629,71 @@ static int is_ipv4(const char *t, Py_ssize_t n) {
         }
     }
     return i == n;
+}
+
+#define IPV6_HEXTETS 8
+#define IPV6_MAX_PARTS (IPV6_HEXTETS + 1)
+#define HEXTET_MAX_DIGITS 4
+
+/* ipaddress.IPv6Address for addresses of hex digits and colons only (no IPv4 suffix, no
+ * %scope): 8 hextets of 1-4 hex digits, or fewer around one "::"; the same checks in the same
+ * order as ipaddress._ip_int_from_string. */
+static int is_plain_ipv6(const char *t, Py_ssize_t n) {
+    Py_ssize_t lens[IPV6_MAX_PARTS];
+    int parts = 0;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        if (i < n && t[i] != ':') {
+            if (!is_hex((unsigned char)t[i])) {
+                return 0;
+            }
+            continue;
+        }
+        if (parts == IPV6_MAX_PARTS) {
+            return 0;
+        }
+        lens[parts++] = i - start;
+        start = i + 1;
+    }
+    if (parts < 3) {
+        return 0;
+    }
+    int skip = -1;
+    for (int i = 1; i < parts - 1; i++) {
+        if (lens[i] == 0) {
+            if (skip >= 0) {
+                return 0;
+            }
+            skip = i;
+        }
+    }
+    int hi, lo;
+    if (skip >= 0) {
+        hi = skip;
+        lo = parts - skip - 1;
+        if (lens[0] == 0 && --hi != 0) {
+            return 0;
+        }
+        if (lens[parts - 1] == 0 && --lo != 0) {
+            return 0;
+        }
+        if (IPV6_HEXTETS - (hi + lo) < 1) {
+            return 0;
+        }
+    } else {
+        if (parts != IPV6_HEXTETS || lens[0] == 0 || lens[parts - 1] == 0) {
+            return 0;
+        }
+        hi = parts;
+        lo = 0;
+    }
+    for (int i = 0; i < parts; i++) {
+        int used = i < hi || i >= parts - lo;
+        if (used && (lens[i] == 0 || lens[i] > HEXTET_MAX_DIGITS)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 #define FB_MS_DIGITS 13
@@ -625,6 +784,7 @@ static const char *const KEY_NAMES[KEY_COUNT] = {
 
 static PyObject *ranks;     /* {key name: its enum key}, built at import */
 static PyObject *fallback;  /* the Python rule: (key, value, region, max_year, tables) -> str | None */
+static PyObject *remember;  /* memo.remember(table, key, value) */
 
 /* The rule of `key` for the ASCII text t[0..n), stripped and non-empty; `value` is the str it
  * was stripped from. */
@@ -658,7 +818,7 @@ static PyObject *decide(enum key key, PyObject *value, const char *t, Py_ssize_t
     case EXTERNAL_ID:
         return rule_external_id(t, n);
     case CLIENT_IP_ADDRESS:
-        ok = is_ipv4(t, n);
+        ok = is_ipv4(t, n) || is_plain_ipv6(t, n);
         break;
     case CLIENT_USER_AGENT:
         ok = 1;
@@ -711,6 +871,32 @@ static int parse_settings(PyObject *day_first_obj, PyObject *max_year_obj, int *
     }
     *max_year = PyLong_AsLong(max_year_obj);
     return *max_year == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* The memo table of `key` (borrowed, NULL if there is none) and what it holds for `value`
+ * (a new reference, or NULL); -1 on an error. */
+static int memo_table(PyObject *tables, PyObject *key, PyObject *value, PyObject **table,
+                      PyObject **result) {
+    *result = NULL;
+    *table = PyDict_GetItemWithError(tables, key);
+    if (*table == NULL || !PyDict_CheckExact(*table)) {
+        *table = NULL;
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    *result = PyDict_GetItemWithError(*table, value);
+    if (*result == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(*result);
+    return 0;
+}
+
+/* memo.remember(table, value, result): the Python side keeps the memo's bounds. */
+static int remember_result(PyObject *table, PyObject *value, PyObject *result) {
+    PyObject *args[3] = {table, value, result};
+    PyObject *none = PyObject_Vectorcall(remember, args, 3, NULL);
+    Py_XDECREF(none);
+    return none == NULL ? -1 : 0;
 }
 
 /* The enum key of a str key object, KEY_COUNT for an unknown one, -1 on an error. */
@@ -777,7 +963,20 @@ static PyObject *normalize(PyObject *Py_UNUSED(module), PyObject *const *args, P
         if (values[k] == NULL) {
             continue;
         }
-        PyObject *result = decide_value((enum key)k, values[k], day_first, max_year);
+        PyObject *table = NULL, *result;
+        if (k >= FN && k <= COUNTRY) { /* low-cardinality values: the memo first */
+            if (memo_table(tables, keys[k], values[k], &table, &result) < 0) {
+                goto fail;
+            }
+            if (result != NULL) {
+                goto found_result;
+            }
+        }
+        result = decide_value((enum key)k, values[k], day_first, max_year);
+        if (result != NULL && table != NULL && remember_result(table, values[k], result) < 0) {
+            Py_DECREF(result);
+            goto fail;
+        }
         if (result == NULL) {
             if (PyErr_Occurred()) {
                 goto fail;
@@ -793,6 +992,7 @@ static PyObject *normalize(PyObject *Py_UNUSED(module), PyObject *const *args, P
                 goto long_way;
             }
         }
+    found_result:;
         int error = PyDict_SetItem(found, keys[k], result);
         Py_DECREF(result);
         if (error < 0) {
@@ -858,19 +1058,24 @@ static PyObject *sha256_py(PyObject *Py_UNUSED(module), PyObject *data) {
 }
 
 PyDoc_STRVAR(setup_doc,
-             "setup(fallback, states, countries, genders) -> None\n\n"
-             "The Python rule for undecided values, and the st, country and ge lookup tables.");
+             "setup(fallback, remember, states, countries, genders, months, fillers) -> None\n\n"
+             "The Python rule for undecided values, memo.remember, the st, country and ge "
+             "lookup tables, and the month and filler words of dates.");
 
 static PyObject *setup_py(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 4 || !PyCallable_Check(args[0]) || !PyDict_CheckExact(args[1]) ||
-        !PyDict_CheckExact(args[2]) || !PyDict_CheckExact(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "setup takes a callable and 3 dicts");
+    if (nargs != 7 || !PyCallable_Check(args[0]) || !PyCallable_Check(args[1]) ||
+        !PyDict_CheckExact(args[2]) || !PyDict_CheckExact(args[3]) || !PyDict_CheckExact(args[4]) ||
+        !PyDict_CheckExact(args[5]) || !PyFrozenSet_CheckExact(args[6])) {
+        PyErr_SetString(PyExc_TypeError, "setup takes 2 callables, 4 dicts and a frozenset");
         return NULL;
     }
     Py_XSETREF(fallback, Py_NewRef(args[0]));
-    Py_XSETREF(states, Py_NewRef(args[1]));
-    Py_XSETREF(countries, Py_NewRef(args[2]));
-    Py_XSETREF(genders, Py_NewRef(args[3]));
+    Py_XSETREF(remember, Py_NewRef(args[1]));
+    Py_XSETREF(states, Py_NewRef(args[2]));
+    Py_XSETREF(countries, Py_NewRef(args[3]));
+    Py_XSETREF(genders, Py_NewRef(args[4]));
+    Py_XSETREF(months, Py_NewRef(args[5]));
+    Py_XSETREF(fillers, Py_NewRef(args[6]));
     Py_RETURN_NONE;
 }
 

@@ -17,8 +17,11 @@ def decide(key: str, value: str, day_first: bool, max_year: int, /) -> str | Non
 def sha256_hex(data: bytes, /) -> str: ...
 def setup(
     fallback: Callable[[str, str, str | None, int, dict[str, dict[object, str]]], str | None],
+    remember: Callable[[dict[object, str], object, str], None],
     states: dict[str, str],
     countries: dict[str, str],
     genders: dict[str, str],
+    months: dict[str, int],
+    fillers: frozenset[str],
     /,
 ) -> None: ...

@@ -159,7 +159,16 @@ DATES = st.builds(
     st.sampled_from(["-", "/", ".", " ", ""]),
     st.sampled_from(["1", "05", "12", "13", "29", "31", "1990", "2024", "2025", "2026", "1899"]),
 ) | st.from_regex(r"[0-9]{8}", fullmatch=True)
-IPS = st.builds(
+WORD_DATES = st.lists(
+    st.sampled_from(["January", "sept", "MAY", "yanvar", "of", "th", "y", "foo", "5", "31", "1990"])
+    | st.integers(0, 3000).map(str),
+    min_size=1,
+    max_size=5,
+).map(" ".join)
+IPV6 = st.lists(st.text(st.sampled_from("0aF9g"), max_size=5), min_size=1, max_size=10).map(
+    ":".join
+)
+IPS = IPV6 | st.builds(
     ".".join,
     st.lists(st.sampled_from(["0", "1", "00", "01", "10", "127", "192", "255", "256", "999"]),
              min_size=3, max_size=5),
@@ -186,7 +195,9 @@ WORDS = st.sampled_from(
         "38400000-8cf0-11bd-b23e-000000000001", "ab cd", "123", "12a",
     ]
 )  # fmt: skip
-STRINGS = ASCII_TEXT | ODD_TEXT | EMAILS | PHONES | DATES | IPS | COOKIES | HASHES | WORDS
+STRINGS = (
+    ASCII_TEXT | ODD_TEXT | EMAILS | PHONES | DATES | WORD_DATES | IPS | COOKIES | HASHES | WORDS
+)
 VALUES = (
     STRINGS
     | st.none()
@@ -221,7 +232,7 @@ FIELD_STRINGS = {
     "ph": PHONES | HASHES | ODD_TEXT,
     "fn": ASCII_TEXT | WORDS | HASHES,
     "ln": ASCII_TEXT | WORDS,
-    "db": DATES | ODD_TEXT | HASHES,
+    "db": DATES | WORD_DATES | ODD_TEXT | HASHES,
     "ge": WORDS | ASCII_TEXT,
     "ct": WORDS | ASCII_TEXT,
     "st": WORDS | ASCII_TEXT,
@@ -293,6 +304,10 @@ def test_common_values_are_decided_in_c() -> None:
         ("13/1/1990", "US", "19900113"),  # unambiguous
         ("1/13/1990", "UZ", "19900113"),
         ("29.02.2000", None, "20000229"),  # a leap year
+        ("10 July 1998", None, "19980710"),
+        ("January 5th, 1990", "UZ", "19900105"),
+        ("5-sept-1990", "US", "19900905"),
+        ("the 5 of yanvar 1990 y", None, "19900105"),
     ],
 )
 def test_dates_decided_in_c(value: str, region: str | None, expected: str) -> None:
@@ -307,7 +322,6 @@ def test_dates_decided_in_c(value: str, region: str | None, expected: str) -> No
         ("db", "29.02.1900"),  # not a leap year
         ("db", "1899-01-01"),
         ("db", "2026-01-01"),  # after max_year
-        ("db", "15 January 1990"),  # words: the Python rule
         ("db", "1990-01-15 00:00"),
         ("ph", "90 123 45 67"),  # national: libphonenumber
         ("ph", "+998 (0) 90 123"),
@@ -324,7 +338,16 @@ def test_dates_decided_in_c(value: str, region: str | None, expected: str) -> No
         ("country", "Narnia"),
         ("zp", "1"),
         ("client_ip_address", "01.2.3.4"),
-        ("client_ip_address", "::1"),  # IPv6: the Python rule
+        ("client_ip_address", "::1%eth0"),  # an IPv6 scope: the Python rule
+        ("client_ip_address", "::ffff:1.2.3.4"),  # an IPv4 suffix: the Python rule
+        ("client_ip_address", "1::2::3"),
+        ("client_ip_address", "1:2:3:4:5:6:7"),
+        ("client_ip_address", "12345::1"),
+        ("client_ip_address", ":1:2:3:4:5:6:7:8"),
+        ("client_ip_address", "1:2:3:4:5:6:7::8"),
+        ("db", "5 May June 1990"),
+        ("db", "32 January 1990"),
+        ("db", "January 1990"),
         ("fbc", "fb.1.159640388166.x"),
         ("fbc", "fb.1.1596403881668.x.ABC"),
         ("madid", "0000-0000"),
@@ -346,6 +369,15 @@ def test_already_hashed_values_pass_lowercased(key: str) -> None:
     assert decide(key, HASH, None) == HASH.lower()
     assert decide(key, f" {HASH}.AbCd_-12 ", None) == HASH.lower() + ".AbCd_-12"
     assert decide(key, "1" * 64, None) == reference(key, "1" * 64, None)
+
+
+@pytest.mark.parametrize(
+    "address", ["::", "::1", "1::", "2a02:4780:4e35::c417", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6::8"]
+)
+def test_ipv6_addresses_of_hex_and_colons_are_decided_in_c(address: str) -> None:
+    """client_ip_address: IPv6 as ipaddress accepts it, kept as it is."""
+    assert decide("client_ip_address", f" {address} ", None) == address
+    assert reference("client_ip_address", address, None) == address
 
 
 def test_raw_keys_are_never_taken_as_hashes() -> None:
@@ -382,7 +414,7 @@ def test_no_memory_growth_over_many_calls() -> None:
             _cuserdata.decide("em", "A@b.co", True, MAX_YEAR)
 
     def failing(calls: int) -> None:
-        _cuserdata.setup(boom, {}, {}, {})
+        _cuserdata.setup(boom, memo.remember, {}, {}, {}, {}, frozenset())
         for _ in range(calls):
             with pytest.raises(ValueError, match="boom"):
                 _cuserdata.normalize({"em": "a@b.co", "fn": "Ольга"}, None, MAX_YEAR, {}, False)
@@ -407,7 +439,7 @@ def test_bad_arguments_raise() -> None:
     with pytest.raises(TypeError):
         _cuserdata.sha256_hex("text")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        _cuserdata.setup(1, {}, {}, {})  # type: ignore[arg-type]
+        _cuserdata.setup(1, memo.remember, {}, {}, {}, {}, frozenset())  # type: ignore[arg-type]
 
 
 def test_random_seeded_bench_shapes_in_unique_mode() -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from capigate.errors import InvalidField
 from capigate.findings import Finding, warning
 from capigate.normalize import memo
-from capigate.normalize.dates import MAX_BIRTH_YEAR, MONTH_FIRST_REGIONS
+from capigate.normalize.dates import _FILLER, _MONTHS, MAX_BIRTH_YEAR, MONTH_FIRST_REGIONS
 from capigate.normalize.fields import TEXT_RULES, hash_phone, hash_text, prepared
 from capigate.normalize.gender import _GENDERS
 from capigate.normalize.geo import _STATE_TABLE, _country_table
@@ -256,7 +256,7 @@ def _load_native() -> NativeShortWay | None:
         from capigate._cuserdata import normalize, setup
     except ImportError:
         return None
-    setup(_field, _STATE_TABLE, _country_table(), _GENDERS)
+    setup(_field, memo.remember, _STATE_TABLE, _country_table(), _GENDERS, _MONTHS, _FILLER)
     return normalize
 
 
