@@ -49,6 +49,8 @@ def events_of(params: Params) -> list[Any]:
         raw = _json_value(raw, "$['data']")
     if not isinstance(raw, list):
         raise Refused(param_error("Invalid parameter type for $['data']: expected an array."))
+    if str not in set(map(type, raw)):  # no event sent as a JSON string: nothing to decode
+        return raw
     return [_decode_item(item, i) for i, item in enumerate(raw)]
 
 

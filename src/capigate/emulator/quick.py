@@ -156,7 +156,7 @@ def _user_data_ok(uds: list[dict[str, Any]]) -> bool:
 
 def _click_ids_ok(clicks: list[str]) -> bool:
     """Each value matches user_data.CLICK_ID_RE: one regex over them all, a line each."""
-    lines = "".join(f"{click}\n" for click in clicks)
+    lines = "\n".join(clicks) + "\n"
     return lines.count("\n") == len(clicks) and _CLICK_ID_LINES.fullmatch(lines) is not None
 
 
@@ -178,8 +178,7 @@ def _custom_data_ok(
     for key, allowed in _CUSTOM_ENUMS.items():
         if key in keys and not set(columns[key]) - {None} <= allowed:
             return False
-    items = chain.from_iterable(filter(None, columns.get("contents", ())))
-    if not all(_content_ok(item) for item in items):
+    if not _contents_ok(list(chain.from_iterable(filter(None, columns.get("contents", ()))))):
         return False
     pairs = zip(columns["value"], columns["currency"], strict=True)
     return not config.value_requires_currency or all(
@@ -193,15 +192,20 @@ def _purchase_ok(cd: dict[str, Any], config: EmulatorConfig) -> bool:
     )
 
 
-def _content_ok(item: Any) -> bool:
-    if type(item) is not dict or item.get("id") in (None, ""):
+def _contents_ok(items: list[Any]) -> bool:
+    """Every contents item an object with an id, a known delivery category, numbers."""
+    if not _types(items) <= {dict}:
         return False
-    category = item.get("delivery_category")
-    if category is not None and (
-        type(category) is not str or category not in custom_data.DELIVERY_CATEGORIES
-    ):
+    ids = _column(items, "id")
+    if None in ids or "" in ids:
         return False
-    return _types((item.get("quantity"), item.get("item_price"))) <= _NUMBERS
+    categories = _column(items, "delivery_category")
+    return (
+        _types(categories) <= _STRINGS
+        and set(categories) - {None} <= custom_data.DELIVERY_CATEGORIES
+        and _types(_column(items, "quantity")) <= _NUMBERS
+        and _types(_column(items, "item_price")) <= _NUMBERS
+    )
 
 
 # --- columns -----------------------------------------------------------------------------
