@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 KEYS: tuple[str, ...]
+SHA_NI: bool  # whether this CPU's SHA extensions are used
 
 def normalize(
     raw: dict[str, Any],
@@ -14,7 +15,7 @@ def normalize(
     /,
 ) -> dict[str, Any] | None: ...
 def decide(key: str, value: str, day_first: bool, max_year: int, /) -> str | None: ...
-def sha256_hex(data: bytes, /) -> str: ...
+def sha256_hex(data: bytes, sha_ni: bool, /) -> str: ...
 def setup(
     fallback: Callable[[str, str, str | None, int, dict[str, dict[object, str]]], str | None],
     remember: Callable[[dict[object, str], object, str], None],

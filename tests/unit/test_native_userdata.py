@@ -114,15 +114,19 @@ def test_without_the_module_the_pure_way_runs(monkeypatch: pytest.MonkeyPatch) -
 @example(b"a" * 119)
 @example(b"a" * 120)
 def test_sha256_matches_hashlib(data: bytes) -> None:
-    """Our FIPS 180-4 SHA-256 gives hashlib's lowercase hex, across block boundaries."""
-    assert _cuserdata.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+    """Our FIPS 180-4 SHA-256 gives hashlib's lowercase hex, across block boundaries, with the
+    portable code and with the CPU's SHA extensions (when it has them)."""
+    expected = hashlib.sha256(data).hexdigest()
+    assert _cuserdata.sha256_hex(data, False) == expected
+    assert _cuserdata.sha256_hex(data, True) == expected
 
 
-def test_sha256_of_every_length_up_to_three_blocks() -> None:
-    """Every padding case: lengths 0..200 (one, two and three blocks)."""
-    data = bytes(range(256))
-    for n in range(201):
-        assert _cuserdata.sha256_hex(data[:n]) == hashlib.sha256(data[:n]).hexdigest()
+@pytest.mark.parametrize("sha_ni", [False, True])
+def test_sha256_of_every_length_up_to_five_blocks(sha_ni: bool) -> None:
+    """Every padding case: lengths 0..320 (one to six blocks with the padding)."""
+    data = bytes(range(256)) * 2
+    for n in range(321):
+        assert _cuserdata.sha256_hex(data[:n], sha_ni) == hashlib.sha256(data[:n]).hexdigest()
 
 
 # --- whole user_data objects, both ways ---------------------------------------------------
@@ -437,7 +441,7 @@ def test_bad_arguments_raise() -> None:
     with pytest.raises(KeyError):
         _cuserdata.decide("nope", "x", False, MAX_YEAR)
     with pytest.raises(TypeError):
-        _cuserdata.sha256_hex("text")  # type: ignore[arg-type]
+        _cuserdata.sha256_hex("text", False)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         _cuserdata.setup(1, memo.remember, {}, {}, {}, {}, frozenset())  # type: ignore[arg-type]
 
