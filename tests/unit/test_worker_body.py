@@ -14,7 +14,7 @@ from capigate.classify import OutcomeKind
 from capigate.errors import ValidationError
 from capigate.meta.client import MetaClient
 from capigate.secret import Secret
-from capigate.worker.body import data_json, request_options
+from capigate.worker.body import data_json, request_options, sized
 
 TOKEN = "EAAGm0PX4ZCpsBAtokenvalue123"
 PIXEL = "1234567890"
@@ -94,3 +94,35 @@ async def test_send_raw_refuses_a_second_data_key() -> None:
     """extra cannot smuggle another data array into the body."""
     with pytest.raises(ValueError, match="data"):
         await _client(Recorder()).send_raw(PIXEL, b"[{}]", {"data": []})
+
+
+@pytest.mark.parametrize("count", [1, 2, 1000])
+async def test_send_events_posts_the_same_body_as_send_raw(count: int) -> None:
+    """send_events joins texts, options and token into the bytes send_raw would post."""
+    texts = [orjson.dumps({"n": n, "name": "Müller"}).decode() for n in range(count)]
+    joined, raw = Recorder(), Recorder()
+    await _client(joined).send_events(PIXEL, texts, {"test_event_code": "T1"})
+    await _client(raw).send_raw(PIXEL, data_json(texts), {"test_event_code": "T1"})
+    assert joined.requests[0].content == raw.requests[0].content
+    assert orjson.loads(joined.requests[0].content)["data"] == [orjson.loads(t) for t in texts]
+
+
+async def test_send_events_with_no_events_posts_an_empty_array() -> None:
+    """No texts: data is [] and the token still follows (the worker never sends this)."""
+    recorder = Recorder()
+    await _client(recorder).send_events(PIXEL, [])
+    assert orjson.loads(recorder.requests[0].content) == {"data": [], "access_token": TOKEN}
+
+
+async def test_send_events_refuses_a_second_data_key() -> None:
+    """extra cannot smuggle another data array into the body."""
+    with pytest.raises(ValueError, match="data"):
+        await _client(Recorder()).send_events(PIXEL, ["{}"], {"data": []})
+
+
+@pytest.mark.parametrize("count", [0, 1001])
+def test_sized_refuses_what_meta_would_reject_whole(count: int) -> None:
+    """sized() raises data_json's ValidationError; a request of 1 to 1,000 passes through."""
+    with pytest.raises(ValidationError):
+        sized(["{}"] * count)
+    assert sized(["{}"]) == ["{}"]

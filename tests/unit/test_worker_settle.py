@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capigate.classify import Outcome, OutcomeKind
-from capigate.retry import DAY_S, DecisionKind, RetryPolicy
+from capigate.retry import DAY_S, DecisionKind, RetryPolicy, max_event_age_s
 from capigate.worker.settle import (
     error_record,
     on_lease,
@@ -115,3 +115,47 @@ def test_unresolved_parts_become_a_retry_that_names_the_cause() -> None:
     assert "12 events still to isolate" in again.message
     [s] = settle([Ev(1)], again, now_s=NOW_S, rand=0.5, policy=POLICY)
     assert s.decision.kind is DecisionKind.RETRY
+
+
+def _on_lease_one_by_one(events: list[Ev], now_s: float) -> list[int]:
+    """The per-event rule on_lease applies: fresh while now <= event_time + age - margin."""
+
+    def deadline_s(e: Ev) -> float:
+        return POLICY.deadline_s(e.event_time, max_event_age_s(e.action_source))
+
+    return [e.id for e in events if not now_s > deadline_s(e)]
+
+
+def test_on_lease_keeps_every_event_of_a_fresh_batch_judged_by_the_oldest() -> None:
+    """A batch of one source whose oldest event is still in its window is sent whole."""
+    edge = int(NOW_S - 7 * DAY_S + POLICY.window_margin_s)  # exactly at the deadline
+    events = [Ev(n, event_time=edge + n) for n in range(5)]
+    fresh, expired = on_lease(events, now_s=NOW_S, policy=POLICY)
+    assert (fresh, expired) == (events, {})
+    assert [e.id for e in fresh] == _on_lease_one_by_one(events, NOW_S)
+
+
+def test_on_lease_agrees_with_the_per_event_rule_on_mixed_batches() -> None:
+    """Whatever the mix of ages and sources, the fresh ones are those the rule keeps."""
+    edge = int(NOW_S - 7 * DAY_S + POLICY.window_margin_s)
+    for offsets, sources in [
+        ((0, 1, -1), ("website",) * 3),
+        ((-1, 5, 9), ("website", "app", "chat")),
+        ((-1, -60 * DAY_S, 3), ("website", "physical_store", "website")),
+        ((-55 * DAY_S, -56 * DAY_S), ("physical_store", "physical_store")),
+    ]:
+        events = [Ev(n, event_time=edge + o, action_source=s)
+                  for n, (o, s) in enumerate(zip(offsets, sources, strict=True))]  # fmt: skip
+        fresh, expired = on_lease(events, now_s=NOW_S, policy=POLICY)
+        assert [e.id for e in fresh] == _on_lease_one_by_one(events, NOW_S)
+        assert sorted(i for ids in expired.values() for i in ids) == sorted(
+            {e.id for e in events} - {e.id for e in fresh}
+        )
+
+
+def test_a_permanent_refusal_settles_by_the_most_attempts_and_the_oldest_event() -> None:
+    """One decision for all; the ids in order; attempts from the event that spent the most."""
+    outcome = _outcome(OutcomeKind.PERMANENT, status=400, code=100, subcode=2804019)
+    events = [Ev(3, attempts=1), Ev(1, attempts=4, event_time=int(NOW_S) - 600), Ev(2)]
+    [s] = settle(events, outcome, now_s=NOW_S, rand=0.5, policy=POLICY)
+    assert s.decision.kind is DecisionKind.DEAD and s.ids == (3, 1, 2)

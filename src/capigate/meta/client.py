@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -114,6 +114,24 @@ class MetaClient:
             return Outcome(OutcomeKind.PERMANENT, message=f"request body is not JSON: {exc}")
         return await self._post(url, b'{"data":' + data_json + b"," + rest[1:])
 
+    async def send_events(
+        self, pixel_id: str, payloads: Sequence[str], extra: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """Post stored events' JSON texts (``payloads``) as ``data``, with ``extra`` body keys.
+
+        As ``send_raw``, but the body is joined from the texts in one pass: a batch is a
+        megabyte or two, and each intermediate copy (the array, then the body around it)
+        cost the worker about a millisecond.
+        """
+        url = self.events_url(pixel_id)
+        if extra and "data" in extra:
+            raise ValueError("extra must not hold 'data': pass the events as payloads")
+        try:
+            rest = orjson.dumps({**(extra or {}), **self._auth_params()})  # holds the token
+        except orjson.JSONEncodeError as exc:
+            return Outcome(OutcomeKind.PERMANENT, message=f"request body is not JSON: {exc}")
+        return await self._post(url, _spliced(payloads, rest.decode()))
+
     async def probe(self, pixel_id: str) -> Outcome:
         """Ask Meta whether the token may post to this pixel, without creating any event.
 
@@ -165,6 +183,16 @@ class MetaClient:
             name: text.replace(token, _MASK) if text else text for name, text in texts.items()
         }
         return replace(outcome, **masked)
+
+
+def _spliced(payloads: Sequence[str], rest: str) -> bytes:
+    """``{"data":[<payloads>],<rest without its brace>`` as one join."""
+    if not payloads:
+        return ('{"data":[],' + rest[1:]).encode()
+    parts = list(payloads)
+    parts[0] = '{"data":[' + parts[0]
+    parts[-1] = parts[-1] + "]," + rest[1:]
+    return ",".join(parts).encode()
 
 
 def _checked_graph_url(graph_url: str) -> str:

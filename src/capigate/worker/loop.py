@@ -32,6 +32,7 @@ import random
 import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from capigate.classify import Outcome, OutcomeKind
@@ -50,6 +51,7 @@ from capigate.worker.places import Place, Places
 
 STOP_GRACE_S = 35.0  # a request in flight may take the client's 30 s read timeout
 STORE_RETRY_S = 1.0  # wait after the store failed before leasing again
+_PAYLOAD_JSON: Callable[[StoredEvent], str] = attrgetter("payload_json")
 log = logging.getLogger("capigate.worker")
 
 
@@ -288,9 +290,9 @@ class DeliveryWorker:
             await self._apply(batch, plan.remaining, settle.unresolved(last, len(plan.remaining)))
 
     async def _send(self, batch: Batch, client: MetaClient, part: Sequence[StoredEvent]) -> Outcome:
-        data = body.data_json([e.payload_json for e in part])
-        outcome = await client.send_raw(
-            batch.pixel_id, data, body.request_options(batch.test_event_code)
+        payloads = body.sized(list(map(_PAYLOAD_JSON, part)))
+        outcome = await client.send_events(
+            batch.pixel_id, payloads, body.request_options(batch.test_event_code)
         )
         self.counters.request(batch.pixel_id, outcome.kind.value)
         return outcome

@@ -18,8 +18,9 @@ deduplicate (business messaging), while acknowledging loses nothing Meta says it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Any, Protocol, TypeVar
 
 from capigate.classify import Outcome, OutcomeKind, check_received
@@ -40,6 +41,10 @@ class Deliverable(Protocol):
 
 
 E = TypeVar("E", bound=Deliverable)
+_ID: Callable[[Deliverable], int] = attrgetter("id")
+_ATTEMPTS: Callable[[Deliverable], int] = attrgetter("attempts")
+_EVENT_TIME: Callable[[Deliverable], int] = attrgetter("event_time")
+_ACTION_SOURCE: Callable[[Deliverable], str] = attrgetter("action_source")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,8 @@ def on_lease(
     events: Sequence[E], *, now_s: float, policy: RetryPolicy
 ) -> tuple[list[E], dict[str, list[int]]]:
     """Split leased events into those still safe to send and, by reason, those to expire."""
+    if _all_fresh(events, now_s=now_s, policy=policy):
+        return list(events), {}
     fresh: list[E] = []
     expired: dict[str, list[int]] = {}
     for event in events:
@@ -77,17 +84,17 @@ def settle(
     if not events:
         return []
     if not outcome.retryable:
-        oldest = min(events, key=lambda e: e.event_time)
+        oldest = min(events, key=_EVENT_TIME)
         decision = decide(
             outcome,
-            attempts=max(e.attempts for e in events) + 1,
+            attempts=max(map(_ATTEMPTS, events)) + 1,
             now_s=now_s,
             oldest_event_time_s=oldest.event_time,
             rand=rand,
             age_s=max_event_age_s(oldest.action_source),
             policy=policy,
         )
-        return [Settlement(decision, tuple(e.id for e in events))]
+        return [Settlement(decision, tuple(map(_ID, events)))]
     groups: dict[Decision, list[int]] = {}
     for event in events:
         decision = decide(
@@ -101,6 +108,20 @@ def settle(
         )
         groups.setdefault(decision, []).append(event.id)
     return [Settlement(decision, tuple(ids)) for decision, ids in groups.items()]
+
+
+def _all_fresh(events: Sequence[Deliverable], *, now_s: float, policy: RetryPolicy) -> bool:
+    """Whether every event is safe to send, judged by the oldest: one age for them all.
+
+    The deadline grows with event_time, so the oldest event's is the earliest.
+    """
+    if not events:
+        return True
+    ages = {max_event_age_s(source) for source in set(map(_ACTION_SOURCE, events))}
+    if len(ages) != 1:
+        return False
+    oldest_s = min(map(_EVENT_TIME, events))
+    return not now_s > policy.deadline_s(oldest_s, ages.pop())
 
 
 def unresolved(outcome: Outcome, count: int) -> Outcome:
