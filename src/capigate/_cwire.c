@@ -32,6 +32,7 @@ typedef struct {
     PyObject *check_text, *check_app_only, *check_id, *check_client_ip, *no_check;
     PyObject *lead_id_key, *key_points, *pair_bonuses, *quality_type;
     PyObject *official_messaging_names, *messaging_channels, *messaging_identifiers;
+    PyObject *quality_fields, *prepared_type, *prepared_fields;
     long max_score;
     Py_ssize_t max_cached_key_sets;
     int estimate_in_c;  /* points and bonuses sum exactly in doubles: see exact_points */
@@ -1053,18 +1054,10 @@ walk(PyObject *event, PyObject *user_data, PyObject *options, PyObject *wire)
     return ok;
 }
 
+/* The clean wire dict (new), Py_None (new) or NULL on error. */
 static PyObject *
-cw_clean_wire(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+clean_wire(PyObject *event, PyObject *user_data, PyObject *now, PyObject *options)
 {
-    if (nargs != 4) {
-        PyErr_Format(PyExc_TypeError, "clean_wire takes 4 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    if (!configured) {
-        PyErr_SetString(PyExc_RuntimeError, "capigate._cwire: configure() was not called");
-        return NULL;
-    }
-    PyObject *event = args[0], *user_data = args[1], *now = args[2], *options = args[3];
     if (!PyDict_CheckExact(event) || !PyDict_CheckExact(user_data)) {
         Py_RETURN_NONE;
     }
@@ -1083,6 +1076,29 @@ cw_clean_wire(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     Py_RETURN_NONE;
 }
 
+static int
+ready(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t expected, const char *name)
+{
+    if (nargs != expected) {
+        PyErr_Format(PyExc_TypeError, "%s takes %zd arguments (%zd given)", name, expected, nargs);
+        return 0;
+    }
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "capigate._cwire: configure() was not called");
+        return 0;
+    }
+    return args != NULL;
+}
+
+static PyObject *
+cw_clean_wire(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!ready(args, nargs, 4, "clean_wire")) {
+        return NULL;
+    }
+    return clean_wire(args[0], args[1], args[2], args[3]);
+}
+
 /* ---- estimate -------------------------------------------------------------------------- */
 
 /* Points that every sum of a few of stays exact in doubles, whatever the order (multiples of
@@ -1095,6 +1111,28 @@ exact_points(PyObject *value)
     }
     double scaled = PyFloat_AS_DOUBLE(value) * 64.0;
     return scaled >= 0.0 && scaled < 67108864.0 && scaled == floor(scaled);
+}
+
+/* An instance of a frozen dataclass: through its __init__, or, when configure was told that
+ * __init__ only sets these fields (names), as object.__new__ and object.__setattr__ would. */
+static PyObject *
+new_record(PyObject *type, PyObject *names, PyObject *const *values, Py_ssize_t count)
+{
+    if (names == Py_None) {
+        return PyObject_Vectorcall(type, values, (size_t)count, NULL);
+    }
+    PyTypeObject *record_type = (PyTypeObject *)type;
+    PyObject *record = record_type->tp_alloc(record_type, 0);
+    if (record == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (PyObject_GenericSetAttr(record, PyTuple_GET_ITEM(names, i), values[i]) < 0) {
+            Py_DECREF(record);
+            return NULL;
+        }
+    }
+    return record;
 }
 
 /* user_data's keys for capigate.quality.estimate: all of them, and those that count (a true
@@ -1212,7 +1250,7 @@ new_quality(KeyScan *scan)
     }
     long score = 1 + (long)points;
     PyObject *args[2] = {counted, PyLong_FromLong(score < T.max_score ? score : T.max_score)};
-    PyObject *quality = args[1] == NULL ? NULL : PyObject_Vectorcall(T.quality_type, args, 2, NULL);
+    PyObject *quality = args[1] == NULL ? NULL : new_record(T.quality_type, T.quality_fields, args, 2);
     Py_XDECREF(args[1]);
     Py_DECREF(counted);
     return quality;
@@ -1255,12 +1293,8 @@ estimate_dict(PyObject *user_data)
 }
 
 static PyObject *
-cw_estimate(PyObject *Py_UNUSED(module), PyObject *user_data)
+estimate(PyObject *user_data)
 {
-    if (!configured) {
-        PyErr_SetString(PyExc_RuntimeError, "capigate._cwire: configure() was not called");
-        return NULL;
-    }
     if (PyDict_CheckExact(user_data) && T.estimate_in_c) {
         PyObject *quality = estimate_dict(user_data);
         if (quality != NULL || PyErr_Occurred()) {
@@ -1268,6 +1302,39 @@ cw_estimate(PyObject *Py_UNUSED(module), PyObject *user_data)
         }
     }
     return PyObject_Vectorcall(T.estimate, &user_data, 1, NULL);
+}
+
+static PyObject *
+cw_estimate(PyObject *Py_UNUSED(module), PyObject *user_data)
+{
+    PyObject *args[1] = {user_data};
+    return ready(args, 1, 1, "estimate") ? estimate(user_data) : NULL;
+}
+
+/* pipeline._prepare_clean: Prepared(wire, tuple(findings), estimate(user_data)) for an event
+ * that clean_wire answers, else None. */
+static PyObject *
+cw_prepare_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!ready(args, nargs, 5, "prepare_clean")) {
+        return NULL;
+    }
+    PyObject *wire = clean_wire(args[0], args[1], args[2], args[3]);
+    if (wire == NULL || wire == Py_None) {
+        return wire;
+    }
+    PyObject *fields[3] = {wire, PySequence_Tuple(args[4]), NULL};
+    if (fields[1] != NULL) {
+        fields[2] = estimate(args[1]);
+    }
+    PyObject *prepared = NULL;
+    if (fields[2] != NULL) {
+        prepared = new_record(T.prepared_type, T.prepared_fields, fields, 3);
+    }
+    for (int i = 0; i < 3; i++) {
+        Py_XDECREF(fields[i]);
+    }
+    return prepared;
 }
 
 /* ---- configure ------------------------------------------------------------------------- */
@@ -1285,6 +1352,7 @@ clear_tables(void)
         &T.quality_memo, &T.estimate, &T.normalized_checks, &T.check_text, &T.check_app_only,
         &T.check_id, &T.check_client_ip, &T.no_check, &T.lead_id_key, &T.key_points, &T.pair_bonuses, &T.quality_type,
         &T.official_messaging_names, &T.messaging_channels, &T.messaging_identifiers,
+        &T.quality_fields, &T.prepared_type, &T.prepared_fields,
     };
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         Py_CLEAR(*refs[i]);
@@ -1319,6 +1387,12 @@ static int
 is_dict(PyObject *o)
 {
     return PyDict_CheckExact(o);
+}
+
+static int
+is_type(PyObject *o)
+{
+    return PyType_Check(o);
 }
 
 static int
@@ -1363,18 +1437,49 @@ take_octets(PyObject *tables)
     return 0;
 }
 
+/* A dataclass (tables[name + "_type"]) and its field names, or None when C must call it
+ * (tables[name + "_fields"]). */
+static int
+take_record(PyObject *tables, const char *name, PyObject **type, PyObject **fields, Py_ssize_t count)
+{
+    char key[64];
+    PyOS_snprintf(key, sizeof key, "%s_type", name);
+    if (take(tables, key, type, is_type)) {
+        return -1;
+    }
+    PyOS_snprintf(key, sizeof key, "%s_fields", name);
+    if (take(tables, key, fields, NULL)) {
+        return -1;
+    }
+    if (*fields == Py_None) {
+        return 0;
+    }
+    int valid = PyTuple_CheckExact(*fields) && PyTuple_GET_SIZE(*fields) == count;
+    for (Py_ssize_t i = 0; valid && i < count; i++) {
+        valid = PyUnicode_CheckExact(PyTuple_GET_ITEM(*fields, i));
+    }
+    if (!valid) {
+        PyErr_Format(PyExc_TypeError, "capigate._cwire.configure: %s must be None or "
+                     "a tuple of %zd names", key, count);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 take_points(PyObject *tables)
 {
     Py_ssize_t max_score;
     if (take(tables, "key_points", &T.key_points, is_dict) ||
         take(tables, "pair_bonuses", &T.pair_bonuses, NULL) ||
-        take(tables, "quality_type", &T.quality_type, is_callable) ||
         take_size(tables, "max_score", &max_score) ||
         take_size(tables, "max_cached_key_sets", &T.max_cached_key_sets)) {
         return -1;
     }
     T.max_score = (long)max_score;
+    if (take_record(tables, "quality", &T.quality_type, &T.quality_fields, 2)) {
+        return -1;
+    }
     int exact = PyTuple_CheckExact(T.pair_bonuses);
     Py_ssize_t pos = 0;
     PyObject *key, *value;
@@ -1423,6 +1528,7 @@ take_all(PyObject *tables)
         take(tables, "official_messaging_names", &T.official_messaging_names, is_frozenset) ||
         take(tables, "messaging_channels", &T.messaging_channels, is_frozenset) ||
         take(tables, "messaging_identifiers", &T.messaging_identifiers, is_dict) ||
+        take_record(tables, "prepared", &T.prepared_type, &T.prepared_fields, 3) ||
         take(tables, "quality_memo", &T.quality_memo, is_dict) ||
         take(tables, "estimate", &T.estimate, is_callable) ||
         take(tables, "normalized_checks", &T.normalized_checks, is_dict) ||
@@ -1505,6 +1611,8 @@ static PyMethodDef methods[] = {
      "configure(tables: dict) -> None: the tables and rules of capigate.validate."},
     {"clean_wire", (PyCFunction)(void (*)(void))cw_clean_wire, METH_FASTCALL,
      "clean_wire(event, user_data, now_s, options) -> dict | None: as the Python one."},
+    {"prepare_clean", (PyCFunction)(void (*)(void))cw_prepare_clean, METH_FASTCALL,
+     "prepare_clean(event, user_data, now_s, options, findings) -> Prepared | None."},
     {"estimate", cw_estimate, METH_O,
      "estimate(user_data) -> MatchQuality: capigate.quality.estimate, memo read in C."},
     {NULL, NULL, 0, NULL},

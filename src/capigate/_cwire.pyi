@@ -3,17 +3,28 @@
 from collections.abc import Mapping
 from typing import Any
 
+from capigate.findings import Finding
+from capigate.pipeline import Prepared
 from capigate.quality import MatchQuality
 from capigate.validate.options import ValidationOptions
 
 def configure(tables: dict[str, object]) -> None:
-    """The tables, caches and rule functions of ``capigate.validate.clean.native_tables``,
-    plus ``quality_memo`` and ``estimate`` from ``capigate.quality``."""
+    """``capigate.validate.clean.native_tables``, ``capigate.quality.native_tables`` and
+    ``prepared_type``/``prepared_fields`` (``capigate.pipeline.Prepared``)."""
 
 def clean_wire(
     event: dict[str, Any], user_data: dict[str, Any], now_s: float, options: ValidationOptions
 ) -> dict[str, Any] | None:
     """Exactly ``capigate.validate.clean.clean_wire``, or ``None`` when not certain."""
+
+def prepare_clean(
+    event: dict[str, Any],
+    user_data: dict[str, Any],
+    now_s: float,
+    options: ValidationOptions,
+    findings: list[Finding],
+) -> Prepared | None:
+    """``capigate.pipeline._prepare_pure``: Prepared of an event clean_wire answers, or None."""
 
 def estimate(user_data: Mapping[str, Any]) -> MatchQuality:
     """``capigate.quality.estimate`` (its memo read in C)."""

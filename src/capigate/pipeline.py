@@ -31,7 +31,7 @@ from capigate.findings import Finding, error
 from capigate.models import parse_wire
 from capigate.normalize import normalize_user_data
 from capigate.normalize.phone import check_region
-from capigate.quality import MatchQuality, estimate
+from capigate.quality import MatchQuality, estimate, plain_init_fields
 from capigate.quality import native_tables as quality_tables
 from capigate.validate import ValidationOptions, validate_event
 from capigate.validate.clean import clean_wire, native_tables
@@ -115,9 +115,9 @@ def prepare(event: Any, *, now_s: float, options: PipelineOptions = DEFAULT_OPTI
         )
         findings.extend(user_findings)
         if type(event) is dict:
-            wire = _clean_wire(event, user_data, now_s, options.validation)
-            if wire is not None:
-                return Prepared(wire, tuple(findings), _estimate(user_data))
+            clean = _prepare_clean(event, user_data, now_s, options.validation, findings)
+            if clean is not None:
+                return clean
         event = {**event, "user_data": user_data}
     wire, parse_findings = parse_wire(event, normalized_user_data=normalized)
     findings.extend(parse_findings)
@@ -164,29 +164,42 @@ def prepare_many(
     return PreparedBatch(items, tuple(duplicates))
 
 
-CleanWire = Callable[[dict[str, Any], dict[str, Any], float, ValidationOptions], Any]
-Estimate = Callable[[Mapping[str, Any]], MatchQuality]
+def _prepare_pure(
+    event: dict[str, Any],
+    user_data: dict[str, Any],
+    now_s: float,
+    options: ValidationOptions,
+    findings: list[Finding],
+) -> Prepared | None:
+    """The fast path's Prepared, or None for the long way (``capigate._cwire`` does the same)."""
+    wire = clean_wire(event, user_data, now_s, options)
+    return None if wire is None else Prepared(wire, tuple(findings), estimate(user_data))
 
 
-def _load_native() -> tuple[CleanWire, Estimate] | None:
+PrepareClean = Callable[
+    [dict[str, Any], dict[str, Any], float, ValidationOptions, list[Finding]], Prepared | None
+]
+
+
+def _load_native() -> PrepareClean | None:
     """``capigate._cwire`` (the fast path in C) configured with the Python tables, if built."""
     try:
         import capigate._cwire as cwire
     except ImportError:
         return None
-    cwire.configure({**native_tables(), **quality_tables()})
-    return cwire.clean_wire, cwire.estimate
+    prepared = {"prepared_type": Prepared, "prepared_fields": plain_init_fields(Prepared)}
+    cwire.configure({**native_tables(), **quality_tables(), **prepared})
+    return cwire.prepare_clean
 
 
 def use_native(enabled: bool) -> bool:
     """Take the C fast path when ``enabled`` and built (the default), else the Python one,
     which stays the reference; returns whether C is in use. For tests and comparisons."""
-    global _clean_wire, _estimate
+    global _prepare_clean  # noqa: PLW0603 - prepare reads one global, not a holder's attribute
     native = _load_native() if enabled else None
-    _clean_wire, _estimate = native or (clean_wire, estimate)
+    _prepare_clean = native or _prepare_pure
     return native is not None
 
 
-_clean_wire: CleanWire = clean_wire
-_estimate: Estimate = estimate
+_prepare_clean: PrepareClean = _prepare_pure
 use_native(True)

@@ -39,7 +39,7 @@ ok (4-5), good (6-7), great (8-10).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -153,6 +153,7 @@ def native_tables() -> dict[str, object]:
         "pair_bonuses": PAIR_BONUSES,
         "max_score": MAX_SCORE,
         "quality_type": MatchQuality,
+        "quality_fields": plain_init_fields(MatchQuality),
         "quality_memo": _by_keys,
         "max_cached_key_sets": MAX_CACHED_KEY_SETS,
         "estimate": estimate,
@@ -167,3 +168,13 @@ def _estimate(present: tuple[str, ...]) -> MatchQuality:
             if a in keys and b in keys:
                 points += bonus
     return MatchQuality(keys, min(MAX_SCORE, 1 + int(points)))
+
+
+def plain_init_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields of a slots dataclass whose ``__init__`` only sets them, in order: then
+    ``object.__new__`` and ``object.__setattr__`` build the same instance (as C may); else
+    ``None``."""
+    names = tuple(f.name for f in fields(cls))
+    new: object = cls.__new__
+    plain = new is object.__new__ and not hasattr(cls, "__post_init__")
+    return names if plain and getattr(cls, "__slots__", None) == names else None

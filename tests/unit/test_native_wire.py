@@ -10,6 +10,7 @@ import os
 import resource
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -19,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capigate import pipeline, quality
+from capigate.findings import Finding, warning
 from capigate.normalize import normalize_user_data
-from capigate.pipeline import PipelineOptions, prepare
-from capigate.quality import estimate
+from capigate.pipeline import PipelineOptions, Prepared, prepare
+from capigate.quality import MatchQuality, estimate, plain_init_fields
 from capigate.validate import ValidationOptions
 from capigate.validate.clean import clean_wire, native_tables
 from tests.unit.test_validate_clean import OPTIONS, WEIRD, near_clean_events
@@ -306,6 +308,57 @@ def test_prepare_is_the_same_with_and_without_c(
     assert (native.findings, native.quality) == (pure.findings, pure.quality)
 
 
+def all_tables(**changes: Any) -> dict[str, Any]:
+    prepared = {"prepared_type": Prepared, "prepared_fields": plain_init_fields(Prepared)}
+    return {**native_tables(), **quality.native_tables(), **prepared, **changes}
+
+
+FINDING = warning("$.user_data.ct", "ct_dropped", "ct was dropped", "§3.1")
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["set-fields", "call-init"])
+@pytest.mark.parametrize("findings", [[], [FINDING]], ids=["no-finding", "a-finding"])
+def test_prepare_clean_builds_what_python_builds(plain: bool, findings: list[Finding]) -> None:
+    """The Prepared (and MatchQuality) made in C equal Python's, whether C sets the fields
+    itself or calls the dataclass."""
+    tables = all_tables() if plain else all_tables(prepared_fields=None, quality_fields=None)
+    try:
+        cwire.configure(tables)
+        for event in REALISTIC[:200]:
+            user_data = normalized(event)
+            quality._by_keys.clear()  # every estimate is made anew
+            native = cwire.prepare_clean(event, user_data, NOW_S, OPTIONS[0], findings)
+            quality._by_keys.clear()
+            pure = pipeline._prepare_pure(event, user_data, NOW_S, OPTIONS[0], findings)
+            assert (native is None) == (pure is None)
+            if native is not None and pure is not None:
+                assert type(native) is Prepared and type(native.quality) is MatchQuality
+                assert same(native.payload, pure.payload)
+                assert (native.findings, native.quality) == (pure.findings, pure.quality)
+                assert native == pure and hash(native.quality) == hash(pure.quality)
+    finally:
+        assert pipeline.use_native(True)
+
+
+def test_only_dataclasses_whose_init_just_sets_fields_are_built_in_c() -> None:
+    """A __post_init__, a __new__ or no slots make C call the class instead."""
+
+    @dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclass(frozen=True)
+    class Unslotted:
+        a: int
+
+    assert plain_init_fields(Prepared) == ("payload", "findings", "quality")
+    assert plain_init_fields(Checked) is None
+    assert plain_init_fields(Unslotted) is None
+
+
 def test_the_wire_shares_and_copies_what_python_does() -> None:
     """user_data and scalar values are the event's own objects; contents, their items and
     extinfo are fresh copies, so changing the wire never changes the event."""
@@ -395,7 +448,7 @@ def test_errors_in_rule_functions_propagate_as_exceptions(
     event = {**next(e for e in REALISTIC if e["action_source"] == "chat"), **change}
     user_data = {**normalized(event), **change.get("user_data", {})}
     try:
-        cwire.configure({**native_tables(), **quality.native_tables(), rule: _raise})
+        cwire.configure(all_tables(**{rule: _raise}))
         with pytest.raises(ValueError, match="broken rule"):
             cwire.clean_wire(event, user_data, NOW_S, OPTIONS[0])
             cwire.estimate(MappingProxyType(user_data))
@@ -405,11 +458,16 @@ def test_errors_in_rule_functions_propagate_as_exceptions(
 
 @pytest.mark.parametrize(
     ("change", "error"),
-    [({"event_keys": None}, TypeError), ({"extinfo_length": "16"}, TypeError)],
+    [
+        ({"event_keys": None}, TypeError),
+        ({"extinfo_length": "16"}, TypeError),
+        ({"prepared_fields": ("payload",)}, TypeError),
+        ({"quality_type": estimate}, TypeError),
+    ],
 )
 def test_configure_refuses_missing_or_wrong_tables(change: dict[str, Any], error: type) -> None:
     """A bad table is refused, and C stays unusable until configured again."""
-    tables = {**native_tables(), **quality.native_tables(), **change}
+    tables = all_tables(**change)
     try:
         with pytest.raises(error):
             cwire.configure(tables)
@@ -429,9 +487,9 @@ def test_configure_refuses_missing_or_wrong_tables(change: dict[str, Any], error
 def test_the_pure_path_can_be_forced_and_restored() -> None:
     """use_native(False) makes prepare take the Python functions; True brings C back."""
     assert not pipeline.use_native(False)
-    assert pipeline._clean_wire is clean_wire
+    assert pipeline._prepare_clean is pipeline._prepare_pure
     assert pipeline.use_native(True)
-    assert pipeline._clean_wire is cwire.clean_wire
+    assert pipeline._prepare_clean is cwire.prepare_clean
 
 
 def test_without_the_module_the_pure_path_runs(monkeypatch: pytest.MonkeyPatch) -> None:
