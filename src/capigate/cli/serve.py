@@ -35,7 +35,7 @@ def serve(
     overrides = {"host": host, "port": port, "db": db, "workers": workers}
     with gateway_errors():
         settings = load_settings(config, overrides)
-        app = create_app(settings)  # builds (and so checks) everything before listening
+        app = create_app(settings, serving=True)  # builds and checks all before listening
         if settings.workers > 1:
             asyncio.run(_migrate(settings.db_url))  # once, before the workers start
     if settings.sandbox:
