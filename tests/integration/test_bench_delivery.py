@@ -19,3 +19,4 @@ def test_the_delivery_benchmark_delivers_every_event_both_ways() -> None:
     assert "emulator accepted 3,000 events, refused 0 requests" in output
     assert "emulator accepted 60 events, refused 0 requests" in output
     assert "requests / 1,000 events" in output and "extrapolated, not measured" in output
+    assert "CPU per delivered event: worker" in output
