@@ -989,8 +989,8 @@ static PyObject *normalize(PyObject *Py_UNUSED(module), PyObject *const *args, P
     PyObject *raw = args[0], *region = args[1], *max_year_obj = args[2], *tables = args[3];
     int day_first;
     long max_year;
-    if (!PyDict_CheckExact(raw)) {
-        PyErr_SetString(PyExc_TypeError, "raw must be a dict");
+    if (!PyDict_CheckExact(raw) || !PyDict_Check(tables)) {
+        PyErr_SetString(PyExc_TypeError, "raw and tables must be dicts");
         return NULL;
     }
     if (fallback == NULL) {

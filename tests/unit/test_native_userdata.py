@@ -437,6 +437,12 @@ def test_bad_arguments_raise() -> None:
     with pytest.raises(TypeError):
         _cuserdata.normalize([], None, MAX_YEAR, {}, False)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
+        _cuserdata.normalize({}, None, MAX_YEAR, [], False)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _cuserdata.normalize({}, None, MAX_YEAR, {})  # type: ignore[call-arg]
+    with pytest.raises(OverflowError):
+        _cuserdata.normalize({"em": "a@b.co"}, None, 10**30, {}, False)
+    with pytest.raises(TypeError):
         _cuserdata.decide("em", 1, False, MAX_YEAR)  # type: ignore[arg-type]
     with pytest.raises(KeyError):
         _cuserdata.decide("nope", "x", False, MAX_YEAR)
