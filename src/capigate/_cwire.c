@@ -19,6 +19,9 @@
 #define OCTETS 256
 #define IPV4_PARTS 4
 #define SHA256_HEX_CHARS 64
+#define IPV6_HEXTETS 8
+#define IPV6_HEXTET_CHARS 4
+#define HEXTET_VALUES 65536
 #define CURRENCY_CHARS 3
 
 /* Everything configure() receives; strong references, released by clear_tables(). */
@@ -39,6 +42,7 @@ typedef struct {
     Py_ssize_t extinfo_length, extinfo_os_index, event_id_max_chars;
     long long milliseconds_above;
     char special_octet[OCTETS];
+    char public_hextet[HEXTET_VALUES];  /* 1: every IPv6 address under it is global */
 } Tables;
 
 static Tables T;
@@ -383,10 +387,82 @@ ipv4_first_octet(PyObject *text)
 }
 
 static int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* The first hextet of text when it is an IPv6 address as ipaddress.IPv6Address parses it
+ * (hex groups and one "::", no embedded IPv4, scope or prefix: those are left to Python),
+ * else -1. */
+static long
+ipv6_first_hextet(PyObject *text)
+{
+    if (!PyUnicode_IS_ASCII(text)) {
+        return -1;
+    }
+    const char *c = (const char *)PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t parts = 1, skip = -1, start = 0, first_length = -1;
+    long first = 0;
+    for (Py_ssize_t at = 0; at <= length; at++) {
+        if (at < length && c[at] != ':') {
+            if (hex_value(c[at]) < 0 || at - start >= IPV6_HEXTET_CHARS) {
+                return -1;
+            }
+            if (parts == 1) {
+                first = first * 16 + hex_value(c[at]);
+            }
+            continue;
+        }
+        if (parts == 1) {
+            first_length = at - start;
+        }
+        if (at < length) {
+            if (at == start && parts > 1) {
+                if (skip >= 0) {
+                    return -1;  /* a second "::" */
+                }
+                skip = parts - 1;
+            }
+            if (++parts > IPV6_HEXTETS + 1) {
+                return -1;
+            }
+            start = at + 1;
+        }
+    }
+    int empty_first = first_length == 0, empty_last = start == length;
+    if (parts < 3) {
+        return -1;
+    }
+    if (skip < 0) {
+        return parts == IPV6_HEXTETS && !empty_first && !empty_last ? first : -1;
+    }
+    Py_ssize_t high = skip - empty_first, low = parts - skip - 1 - empty_last;
+    if ((empty_first && high) || (empty_last && low) || IPV6_HEXTETS - (high + low) < 1) {
+        return -1;
+    }
+    return first;
+}
+
+static int
 ip_is_public(PyObject *address)
 {
     int first = ipv4_first_octet(address);
     if (first >= 0 && !T.special_octet[first]) {
+        return 1;
+    }
+    long hextet = first >= 0 ? -1 : ipv6_first_hextet(address);
+    if (hextet >= 0 && T.public_hextet[hextet]) {
         return 1;
     }
     PyObject *verdict = PyObject_Vectorcall(T.classify, &address, 1, NULL);
@@ -1496,6 +1572,23 @@ take_points(PyObject *tables)
 }
 
 static int
+take_hextets(PyObject *tables)
+{
+    PyObject *hextets = PyDict_GetItemString(tables, "public_ipv6_first_hextets");
+    if (hextets == NULL || !PyBytes_CheckExact(hextets) ||
+        PyBytes_GET_SIZE(hextets) != HEXTET_VALUES) {
+        PyErr_SetString(PyExc_TypeError,
+                        "capigate._cwire.configure: public_ipv6_first_hextets (65536 bytes)");
+        return -1;
+    }
+    const char *flags = PyBytes_AS_STRING(hextets);
+    for (Py_ssize_t i = 0; i < HEXTET_VALUES; i++) {
+        T.public_hextet[i] = flags[i] != 0;
+    }
+    return 0;
+}
+
+static int
 take_all(PyObject *tables)
 {
     Py_ssize_t milliseconds_above;
@@ -1541,7 +1634,7 @@ take_all(PyObject *tables)
         take_size(tables, "extinfo_length", &T.extinfo_length) ||
         take_size(tables, "extinfo_os_version_index", &T.extinfo_os_index) ||
         take_size(tables, "event_id_max_chars", &T.event_id_max_chars) ||
-        take_size(tables, "milliseconds_above", &milliseconds_above) || take_octets(tables) ||
+        take_size(tables, "milliseconds_above", &milliseconds_above) || take_octets(tables) || take_hextets(tables) ||
         take_points(tables)) {
         return -1;
     }

@@ -5,6 +5,7 @@ gives the same result either way; errors surface as exceptions; memory stays fla
 from __future__ import annotations
 
 import copy
+import ipaddress
 import math
 import os
 import resource
@@ -422,7 +423,7 @@ def _raise(*_args: object) -> None:
 BREAKABLE = [
     ("clean_custom_name", {"event_name": "Start_Bot"}),
     ("url_match", {"event_source_url": "httpſ://x.io"}),
-    ("classify", {"user_data": {"client_ip_address": "2a02:4780::1", "em": "a@b.co"}}),
+    ("classify", {"user_data": {"client_ip_address": "fe80::1", "em": "a@b.co"}}),
     ("custom_plan", {"custom_data": {"never_seen_before_property": 1}}),
     ("is_currency", {"custom_data": {"value": 1, "currency": "ÜSD"}}),
     (
@@ -524,3 +525,41 @@ def test_memory_stays_flat_over_many_calls() -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     run(LEAK_CALLS)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < MAX_RSS_GROWTH_KB
+
+
+IPV6_LIKE = st.one_of(
+    st.ip_addresses(v=6).map(str),
+    st.ip_addresses(v=6).map(lambda address: address.exploded.upper()),
+    st.text(alphabet="0123456789abcdefABCDEF:.%/g ", max_size=45),
+    st.sampled_from(
+        ["::", "::1", "1::", ":1", "1:", ":::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::",
+         "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::1", "2a02::1%eth0",
+         "::ffff:1.2.3.4", "2002::1", "2001:db8::1", "2001::1", "ff02::1", "fe80::1",
+         "2a02:4780:1::1", " 2a02::1", "2a02::1 ", "2a02:0000:0000:0000:0000:0000:0000:0001"]
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(address=IPV6_LIKE)
+def test_ip_verdicts_are_classify_verdicts(address: str) -> None:
+    """C's public-address check (IPv4 first octets, IPv6 first hextets from ipaddress's tables)
+    says what normalize.ip.classify says, for valid and malformed addresses alike."""
+    event = next(e for e in REALISTIC if e["action_source"] == "chat")
+    user_data = {"em": SHA, "client_ip_address": address}
+    native = cwire.clean_wire(event, user_data, NOW_S, OPTIONS[0])
+    pure = clean_wire(event, user_data, NOW_S, OPTIONS[0])
+    assert (native is None) == (pure is None)
+
+
+def test_public_ipv6_blocks_are_global_for_ipaddress() -> None:
+    """The first hextets C treats as public are global at both ends of their block."""
+    hextets = native_tables()["public_ipv6_first_hextets"]
+    assert isinstance(hextets, bytes)
+    public = [h for h in range(len(hextets)) if hextets[h]]
+    assert 0x2A02 in public
+    for h in public[:: max(1, len(public) // 200)]:
+        for address in (f"{h:x}::", f"{h:x}:ffff:ffff:ffff:ffff:ffff:ffff:ffff"):
+            assert ipaddress.ip_address(address).is_global
+    assert not ipaddress.ip_address("2001:db8::1").is_global
+    assert not hextets[0x2001] and not hextets[0] and not hextets[0xFE80]

@@ -11,6 +11,7 @@ Rules that need more than a type test reuse the validator's own functions.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Callable
 from functools import lru_cache
@@ -354,8 +355,34 @@ def native_tables() -> dict[str, object]:
         "classify": classify,
         "ip_public": IpVerdict.PUBLIC,
         "special_first_octets": SPECIAL_FIRST_OCTETS,
+        "public_ipv6_first_hextets": _public_ipv6_first_hextets(),
         "check_messaging": check_messaging,
         "official_messaging_names": OFFICIAL_MESSAGING_NAMES,
         "messaging_channels": MESSAGING_CHANNELS,
         "messaging_identifiers": _IDENTIFIERS,
     }
+
+
+IPV6_HEXTET_VALUES = 1 << 16
+IPV6_HEXTET_SHIFT = 112
+
+
+def _public_ipv6_first_hextets() -> bytes:
+    """Per first hextet of an IPv6 address, 1 when every address under it is global for this
+    Python's ``ipaddress`` (so ``classify`` says PUBLIC): no special-purpose network of its
+    tables reaches into the block, and an address of such a block is global. The blocks of
+    no special network all answer alike, so one of them stands for all."""
+    special = bytearray(IPV6_HEXTET_VALUES)
+    special[0] = 1  # IPv4-mapped and -compatible forms live here
+    constants = ipaddress._IPv6Constants  # type: ignore[attr-defined]  # the stdlib's tables
+    tables = vars(constants).values()
+    for value in tables:
+        for network in value if isinstance(value, list | tuple | frozenset) else (value,):
+            if isinstance(network, ipaddress.IPv6Network):
+                first = int(network.network_address) >> IPV6_HEXTET_SHIFT
+                last = int(network.broadcast_address) >> IPV6_HEXTET_SHIFT
+                special[first : last + 1] = b"\x01" * (last - first + 1)
+    plain = special.find(0)
+    if plain < 0 or not ipaddress.ip_address(f"{plain:x}::1").is_global:
+        return bytes(IPV6_HEXTET_VALUES)
+    return bytes(special.translate(bytes.maketrans(b"\x00\x01", b"\x01\x00")))
