@@ -125,9 +125,10 @@ async def _load(
 ) -> dict[str, Any]:
     key = os.environ.get("BENCH_KEY", BENCH_KEY)
     warm_deadline = time.perf_counter() + 1.0
+    warm: dict[str, Any] = {"latencies": [], "statuses": {}}
     await asyncio.gather(
         *(
-            _one_connection(port, Bodies(f"{tag}w{c}", batch), key, warm_deadline, None)
+            _one_connection(port, Bodies(f"{tag}w{c}", batch), key, warm_deadline, warm)
             for c in range(concurrency)
         )
     )
@@ -142,7 +143,7 @@ async def _load(
     )
     elapsed = time.perf_counter() - started
     statuses = {str(k): v for k, v in out["statuses"].items()}
-    return summary(out["latencies"], elapsed, batch, statuses)
+    return {**summary(out["latencies"], elapsed, batch, statuses), "warm": len(warm["latencies"])}
 
 
 def summary(
@@ -164,25 +165,36 @@ def summary(
 
 
 def combined(reports: list[dict[str, Any]], batch: int) -> dict[str, Any]:
-    """One report for several runs against the same server."""
+    """One report for several runs against the same server; ``cpu_us`` is the server's CPU
+    time per event (every thread, warm-up requests counted), when the runs measured it."""
     statuses: dict[str, int] = {}
     for report in reports:
         for status, count in report["statuses"].items():
             statuses[status] = statuses.get(status, 0) + count
     latencies = [latency for report in reports for latency in report["latencies"]]
-    return summary(latencies, sum(r["elapsed"] for r in reports), batch, statuses)
+    total = summary(latencies, sum(r["elapsed"] for r in reports), batch, statuses)
+    served = sum(r["requests"] + r.get("warm", 0) for r in reports) * batch
+    if served and all("cpu_s" in r for r in reports):
+        total["cpu_us"] = 1e6 * sum(r["cpu_s"] for r in reports) / served
+    return total
 
 
 def alternating(
-    ports: dict[str, int], batch: int, concurrency: int, args: argparse.Namespace, tag: str
+    servers: dict[str, tuple[int, int]],
+    batch: int,
+    concurrency: int,
+    args: argparse.Namespace,
+    tag: str,
 ) -> dict[str, dict[str, Any]]:
-    """Drive each server in turn, ``args.rounds`` times, so that all see the same machine load
-    (other processes come and go); returns one combined report per server."""
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ports}
+    """Drive each server (name: (port, pid)) in turn, ``args.rounds`` times, so that all see
+    the same machine load (other processes come and go); returns one combined report per
+    server, with the CPU time the server spent, which other load changes far less than rates."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     for round_ in range(args.rounds):
-        for name, port in ports.items():
+        for name, (port, pid) in servers.items():
+            before = cpu_s(pid)
             run = run_load(port, batch, concurrency, args.duration / args.rounds, f"{tag}{round_}")
-            runs[name].append(run)
+            runs[name].append({**run, "cpu_s": cpu_s(pid) - before})
     return {name: combined(reports, batch) for name, reports in runs.items()}
 
 
@@ -305,6 +317,15 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return now, peak
 
 
+def cpu_s(pid: int) -> float:
+    """User and system CPU seconds of ``pid`` (all its threads) and its children, from /proc."""
+    total = 0
+    for each in (pid, *_children(pid)):
+        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -334,10 +355,9 @@ class Servers:
         command += ["--db", db_url, "--config", str(self.config), "--workers", str(workers)]
         return port, self._start(command, port)
 
-    def floor(self) -> int:
+    def floor(self) -> tuple[int, int]:
         port = free_port()
-        self._start([sys.executable, __file__, "floor", "--port", str(port)], port)
-        return port
+        return port, self._start([sys.executable, __file__, "floor", "--port", str(port)], port)
 
     def _start(self, command: list[str], port: int) -> int:
         process = subprocess.Popen(command, env=self.env, stderr=subprocess.DEVNULL)
@@ -354,9 +374,10 @@ class Servers:
 
 def line(name: str, report: dict[str, Any], unit: str = "events/s") -> str:
     rate = report["events_s"]
+    cpu = f"   CPU {report['cpu_us']:5.0f} us/event" if "cpu_us" in report else ""
     return (
         f"{name:<36} {rate:>8,.0f} {unit}   p50 {report['p50_ms']:6.2f} ms   "
-        f"p99 {report['p99_ms']:6.2f} ms   {report['statuses']}"
+        f"p99 {report['p99_ms']:6.2f} ms{cpu}   {report['statuses']}"
     )
 
 
@@ -377,9 +398,8 @@ def report(args: argparse.Namespace, servers: Servers) -> int:
         f"floor and gateway alternating in {args.rounds} rounds"
     )
     db_url = f"sqlite:///{servers.tmp}/bench.db"
-    floor_port = servers.floor()
     gw_port, gw_pid = servers.gateway(db_url)
-    ports = {"floor": floor_port, "gateway": gw_port}
+    ports = {"floor": servers.floor(), "gateway": (gw_port, gw_pid)}
     single = alternating(ports, 1, c, args, "s")
     batch = alternating(ports, 100, c // 2 or 1, args, "b")
     results = {
@@ -399,6 +419,12 @@ def report(args: argparse.Namespace, servers: Servers) -> int:
         print(line(f"{name:<14} 100-event batches", run_load(two_port, 100, c // 2 or 1, d, "wb")))
     ratio = results["gateway single"]["requests_s"] / results["floor single"]["requests_s"]
     print(f"single-event ratio to the floor (one process each): {ratio:.0%}")
+    cpu_ratio = results["floor single"]["cpu_us"] / results["gateway single"]["cpu_us"]
+    per_core = 1e6 / results["gateway batch"]["cpu_us"]
+    print(
+        f"by CPU time (less sensitive to other load): floor/gateway per request {cpu_ratio:.0%}; "
+        f"batched events per second of gateway CPU {per_core:,.0f}"
+    )
     rss_mb_now = memory_at_depth(args, servers, db_url, gw_port, gw_pid)
     return verdict(results, ratio, rss_mb_now, args.fill)
 
