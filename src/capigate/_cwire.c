@@ -1269,13 +1269,11 @@ count_keys(PyObject *user_data, KeyScan *scan)
     if (scan->counted == NULL) {
         return -1;
     }
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(scan->keys); i++) {
-        PyObject *key = PyTuple_GET_ITEM(scan->keys, i), *value, *points;
-        if (get(user_data, key, &value)) {
-            return -1;
-        }
-        if (value == NULL) {
-            return 0;
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *value, *points;
+    while (PyDict_Next(user_data, &pos, &key, &value)) {
+        if (i >= PyTuple_GET_SIZE(scan->keys) || key != PyTuple_GET_ITEM(scan->keys, i++)) {
+            return 0;  /* the dict changed since scan_keys */
         }
         int truth = truth_of(value);
         if (truth <= 0) {
@@ -1301,28 +1299,50 @@ count_keys(PyObject *user_data, KeyScan *scan)
     return 1;
 }
 
+/* `name in items` for a list: equal str hashes are looked at only. */
+static int
+in_list(PyObject *items, PyObject *name)
+{
+    Py_hash_t hash = PyUnicode_CheckExact(name) ? PyObject_Hash(name) : -1;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        PyObject *item = PyList_GET_ITEM(items, i);
+        if (item == name) {
+            return 1;
+        }
+        if (hash != -1 && PyUnicode_CheckExact(item) && PyObject_Hash(item) != hash) {
+            continue;  /* two strs with different hashes differ */
+        }
+        Py_INCREF(item);
+        int equal = PyObject_RichCompareBool(item, name, Py_EQ);
+        Py_DECREF(item);
+        if (equal != 0) {
+            return equal;
+        }
+    }
+    return 0;
+}
+
 /* quality._estimate of the counted keys: a new MatchQuality. */
 static PyObject *
 new_quality(KeyScan *scan)
 {
-    PyObject *counted = PyList_AsTuple(scan->counted);
-    if (counted == NULL) {
-        return NULL;
-    }
     double points = scan->points;
-    if (PyTuple_GET_SIZE(counted) > 1) {
+    if (PyList_GET_SIZE(scan->counted) > 1) {
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(T.pair_bonuses); i++) {
             PyObject *pair = PyTuple_GET_ITEM(T.pair_bonuses, i);
-            int a = PySequence_Contains(counted, PyTuple_GET_ITEM(pair, 0));
-            int b = a == 1 ? PySequence_Contains(counted, PyTuple_GET_ITEM(pair, 1)) : a;
+            int a = in_list(scan->counted, PyTuple_GET_ITEM(pair, 0));
+            int b = a == 1 ? in_list(scan->counted, PyTuple_GET_ITEM(pair, 1)) : a;
             if (b < 0) {
-                Py_DECREF(counted);
                 return NULL;
             }
             if (b) {
                 points += PyFloat_AsDouble(PyTuple_GET_ITEM(pair, 2));
             }
         }
+    }
+    PyObject *counted = PyList_AsTuple(scan->counted);
+    if (counted == NULL) {
+        return NULL;
     }
     long score = 1 + (long)points;
     PyObject *args[2] = {counted, PyLong_FromLong(score < T.max_score ? score : T.max_score)};

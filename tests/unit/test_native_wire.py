@@ -563,3 +563,19 @@ def test_public_ipv6_blocks_are_global_for_ipaddress() -> None:
             assert ipaddress.ip_address(address).is_global
     assert not ipaddress.ip_address("2001:db8::1").is_global
     assert not hextets[0x2001] and not hextets[0] and not hextets[0xFE80]
+
+
+ESTIMATE_KEYS = st.sampled_from([*quality.KEY_POINTS, "partner_id", "lead_ids", "x"])
+ESTIMATE_VALUES = st.sampled_from([SHA, "x", "", None, 0, 1, [], ["a"], {}])
+
+
+@settings(max_examples=300, deadline=None)
+@given(user_data=st.dictionaries(ESTIMATE_KEYS, ESTIMATE_VALUES, max_size=12))
+def test_estimates_made_in_c_are_python_estimates(user_data: dict[str, Any]) -> None:
+    """Points, pair bonuses, the score cap and what is remembered agree with quality.estimate."""
+    quality._by_keys.clear()
+    native = cwire.estimate(user_data)
+    remembered = dict(quality._by_keys)
+    quality._by_keys.clear()
+    assert native == estimate(user_data)
+    assert remembered == quality._by_keys
