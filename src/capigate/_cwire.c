@@ -59,6 +59,8 @@ static PyObject *s_require_baseline, *s_messaging_allowlist, *s_strict_names;
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
+static int truth_of(PyObject *value);
+
 static int
 is_none(PyObject *value)
 {
@@ -967,12 +969,8 @@ set_new(PyObject *wire, PyObject *key, PyObject *value)
 }
 
 static int
-add_data(PyObject *event, PyObject *wire, int purchase, int app_source)
+add_sections(PyObject *custom, PyObject *app, PyObject *wire, int purchase, int app_source)
 {
-    PyObject *custom, *app;
-    if (get(event, s_custom_data, &custom) || get(event, s_app_data, &app)) {
-        return -1;
-    }
     if (is_none(custom)) {
         if (purchase) {
             return 0;
@@ -997,6 +995,21 @@ add_data(PyObject *event, PyObject *wire, int purchase, int app_source)
     PyObject *clean = NULL;
     int ok = app == NULL ? 0 : clean_app(app, &clean);
     return ok == 1 ? set_new(wire, s_app_data, clean) : ok;
+}
+
+static int
+add_data(PyObject *event, PyObject *wire, int purchase, int app_source)
+{
+    PyObject *custom, *app;
+    if (get(event, s_custom_data, &custom) || get(event, s_app_data, &app)) {
+        return -1;
+    }
+    Py_XINCREF(custom);  /* held while cleaners written in Python run */
+    Py_XINCREF(app);
+    int ok = add_sections(custom, app, wire, purchase, app_source);
+    Py_XDECREF(custom);
+    Py_XDECREF(app);
+    return ok;
 }
 
 /* Whether one of keys holds a non-empty string: 1, 0 none holds anything, 2 ask Python. */
@@ -1114,9 +1127,7 @@ walk(PyObject *event, PyObject *user_data, PyObject *options, PyObject *wire)
     }
     if (ok == 1 && website) {
         PyObject *agent;
-        ok = get(user_data, s_client_user_agent, &agent) ? -1
-             : agent == NULL                              ? 0
-                                                          : PyObject_IsTrue(agent);
+        ok = get(user_data, s_client_user_agent, &agent) ? -1 : agent == NULL ? 0 : truth_of(agent);
     }
     if (ok == 1) {
         ok = PyDict_SetItem(wire, s_user_data, user_data) ? -1 : 1;
