@@ -473,3 +473,24 @@ def test_the_c_way_keeps_no_raw_email_or_phone_in_memos() -> None:
     assert list(tables["ph"]) == [memo.digest("90 765 43 21")]
     for table in tables.values():
         assert not {"Ann@Example.com", "+998 90 123 45 67", "90 765 43 21"} & set(table)
+
+
+def test_a_phone_without_country_code_warns_every_time_and_is_kept_by_digest() -> None:
+    """No default region: a national number warns on every event, both ways, while its
+    libphonenumber verdict is remembered under a digest of the text, never the number."""
+    userdata._phones.clear()
+    raw = {"ph": " 90 123 45 67 ", "em": "a@b.co"}
+    first = both_ways(raw, None)
+    second = both_ways(raw, None)
+    assert first[0] == first[1] == second[0] == second[1]
+    assert [f.rule for f in first[0][1]] == ["phone_no_country_code"]
+    assert list(userdata._phones) == [(None, memo.digest("90 123 45 67"))]
+
+
+def test_the_phone_memo_is_emptied_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memo of phones without a country code stays bounded."""
+    monkeypatch.setattr(userdata, "MAX_CACHED_PHONES", 1)
+    userdata._phones.clear()
+    normalize_user_data({"ph": "90 123 45 67"})
+    normalize_user_data({"ph": "90 765 43 21"})
+    assert list(userdata._phones) == [(None, memo.digest("90 765 43 21"))]

@@ -65,7 +65,7 @@ class _Context:
         try:
             if key != "ph":
                 return hash_text(key, text, self.region, self.max_year)
-            hashed, has_country_code = hash_phone(text, self.region)
+            hashed, has_country_code = _phone_hash(text, self.region)
         except InvalidField as exc:
             self.drop(_path(key, index), exc.rule, exc.message)
             return None
@@ -119,6 +119,26 @@ class _Context:
 
     def drop(self, path: str, rule: str, message: str) -> None:
         self.findings.append(warning(path, rule, f"{message}; the value was dropped", SPEC_SECTION))
+
+
+# Phones known to lack a country code (no default region), by a digest of the text: the short
+# way never takes them (they come with a warning), and each costs a libphonenumber parse.
+MAX_CACHED_PHONES = 1 << 16
+_phones: dict[tuple[str | None, bytes], tuple[str, bool]] = {}
+
+
+def _phone_hash(text: str, region: str | None) -> tuple[str, bool]:
+    """``hash_phone``, remembered for the numbers without a known country code (the others are in
+    the short way's memo); the key is a digest, never the number itself."""
+    key = (region, memo.digest(text))
+    found = _phones.get(key)
+    if found is None:
+        found = hash_phone(text, region)
+        if not found[1]:
+            if len(_phones) >= MAX_CACHED_PHONES:
+                _phones.clear()
+            _phones[key] = found
+    return found
 
 
 def _path(key: str, index: int | None = None) -> str:
@@ -306,7 +326,7 @@ def _by_phone_rule(value: str, region: str | None) -> str | None:
         text = value.strip()
         if text:
             try:
-                hashed, has_country_code = hash_phone(text, region)
+                hashed, has_country_code = _phone_hash(text, region)
             except InvalidField:
                 return None
             return hashed if has_country_code else None
