@@ -79,6 +79,5 @@ def request_body(
     return body
 
 
-def dumps(obj: Any) -> bytes:
-    """Compact UTF-8 JSON, as sent to Meta."""
-    return orjson.dumps(obj)
+# Compact UTF-8 JSON, as sent to Meta: orjson's own function, with no wrapper call per event.
+dumps = orjson.dumps

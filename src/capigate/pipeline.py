@@ -113,11 +113,11 @@ def prepare(event: Any, *, now_s: float, options: PipelineOptions = DEFAULT_OPTI
             default_region=options.default_region,
             max_birth_year=_current_year(int(now_s // DAY_S)),
         )
-        findings.extend(user_findings)
         if type(event) is dict:
-            clean = _prepare_clean(event, user_data, now_s, options.validation, findings)
+            clean = _prepare_clean(event, user_data, now_s, options.validation, user_findings)
             if clean is not None:
                 return clean
+        findings.extend(user_findings)
         event = {**event, "user_data": user_data}
     wire, parse_findings = parse_wire(event, normalized_user_data=normalized)
     findings.extend(parse_findings)
