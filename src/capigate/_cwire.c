@@ -1,12 +1,14 @@
-/* capigate._cwire: the pipeline's fast path (capigate.validate.clean.clean_wire) in C.
+/* capigate._cwire: the pipeline's fast path in C.
  *
- * clean_wire here answers exactly as the Python clean_wire does, or returns None when it is
- * not certain: the pipeline then takes the long way, which is always right. Every table and
- * every rule that needs more than a type test comes from the Python modules through
- * configure() (clean.py calls it at import), so C and Python share one definition.
- *
- * estimate() returns the quality remembered by capigate.quality for the key sequence of a
- * user_data, and calls capigate.quality.estimate otherwise.
+ * prepare_clean(event, user_data, now_s, options, findings) is capigate.pipeline's
+ * _prepare_pure: the wire dict of capigate.validate.clean.clean_wire, the findings as a tuple
+ * and capigate.quality.estimate, in a Prepared; clean_wire and estimate are exported alone too.
+ * Each answers exactly as the Python function does, or returns None when it is not certain:
+ * the pipeline then takes the long way, which is always right. Every table and every rule
+ * that needs more than a type test comes from the Python modules through configure()
+ * (capigate.pipeline calls it at import with clean.native_tables and quality.native_tables):
+ * C decides the common cases from those tables and calls the Python rule for the rest, so
+ * C and Python share one definition.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -517,6 +517,8 @@ def test_memory_stays_flat_over_many_calls() -> None:
             event, user_data = events[i % len(events)]
             cwire.clean_wire(event, user_data, NOW_S, options)
             cwire.estimate(qualities[i % len(qualities)])
+            if i % 4 == 0:
+                cwire.prepare_clean(event, qualities[i % len(qualities)], NOW_S, options, [])
 
     run(LEAK_CALLS // 2)  # free lists fill up first (their blocks stay allocated)
     before = sys.getallocatedblocks()
