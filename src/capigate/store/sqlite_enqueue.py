@@ -60,9 +60,11 @@ def enqueue(rows: Sequence[Row], conn: sqlite3.Connection) -> list[EnqueueResult
     stored: dict[Key, int] = {}
     for chunk in _chunks(list(firsts.values())):
         arguments = [value for row in chunk for value in row]
-        cursor = conn.execute(insert_sql(len(chunk)), arguments)
+        cursor = conn.cursor()
+        cursor.row_factory = None  # plain tuples: a sqlite3.Row per stored event costs more
+        cursor.execute(insert_sql(len(chunk)), arguments)
         if len(chunk) > 1:
-            stored.update(((found[1], found[2], found[3]), int(found[0])) for found in cursor)
+            stored.update((found[1:], found[0]) for found in cursor)
         elif cursor.rowcount == 1 and cursor.lastrowid is not None:
             stored[chunk[0][:3]] = cursor.lastrowid
     results = []
