@@ -977,9 +977,10 @@ static int key_of(PyObject *key) {
 }
 
 PyDoc_STRVAR(normalize_doc,
-             "normalize(raw, region, max_year, tables, day_first) -> dict | None\n\n"
-             "The short way of normalize_user_data: the output in Meta's key order, or None when "
-             "the long way must run.");
+             "normalize(raw, region, max_year, tables, day_first) -> dict | (dict,) | None\n\n"
+             "The short way of normalize_user_data: the output in Meta's key order, (output,) "
+             "when the phone has no known country code (the caller adds the warning), or None "
+             "when the long way must run.");
 
 static PyObject *normalize(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 5) {
@@ -1007,6 +1008,7 @@ static PyObject *normalize(PyObject *Py_UNUSED(module), PyObject *const *args, P
     PyObject *keys[KEY_COUNT] = {NULL}, *values[KEY_COUNT] = {NULL};
     PyObject *found = NULL, *key, *value;
     Py_ssize_t pos = 0;
+    int no_country_code = 0;
     while (PyDict_Next(raw, &pos, &key, &value)) {
         if (!PyUnicode_CheckExact(key) || !PyUnicode_CheckExact(value)) {
             goto long_way;
@@ -1059,6 +1061,15 @@ static PyObject *normalize(PyObject *Py_UNUSED(module), PyObject *const *args, P
                 Py_CLEAR(found);
                 goto long_way;
             }
+            if (PyTuple_Check(result)) { /* (hash,): a phone without a known country code */
+                if (k != PH || PyTuple_GET_SIZE(result) != 1) {
+                    Py_DECREF(result);
+                    PyErr_SetString(PyExc_TypeError, "only a phone comes as a 1-tuple");
+                    goto fail;
+                }
+                Py_SETREF(result, Py_NewRef(PyTuple_GET_ITEM(result, 0)));
+                no_country_code = 1;
+            }
         }
     found_result:;
         int error = PyDict_SetItem(found, keys[k], result);
@@ -1066,6 +1077,9 @@ static PyObject *normalize(PyObject *Py_UNUSED(module), PyObject *const *args, P
         if (error < 0) {
             goto fail;
         }
+    }
+    if (no_country_code) {
+        Py_SETREF(found, PyTuple_Pack(1, found));
     }
     goto done;
 fail:

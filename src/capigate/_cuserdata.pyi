@@ -13,11 +13,13 @@ def normalize(
     tables: dict[str, dict[object, str]],
     day_first: bool,
     /,
-) -> dict[str, Any] | None: ...
+) -> dict[str, Any] | tuple[dict[str, Any]] | None: ...
 def decide(key: str, value: str, day_first: bool, max_year: int, /) -> str | None: ...
 def sha256_hex(data: bytes, sha_ni: bool, /) -> str: ...
 def setup(
-    fallback: Callable[[str, str, str | None, int, dict[str, dict[object, str]]], str | None],
+    fallback: Callable[
+        [str, str, str | None, int, dict[str, dict[object, str]]], str | tuple[str] | None
+    ],
     remember: Callable[[dict[object, str], object, str], None],
     states: dict[str, str],
     countries: dict[str, str],

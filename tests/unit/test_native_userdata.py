@@ -494,3 +494,29 @@ def test_the_phone_memo_is_emptied_when_full(monkeypatch: pytest.MonkeyPatch) ->
     normalize_user_data({"ph": "90 123 45 67"})
     normalize_user_data({"ph": "90 765 43 21"})
     assert list(userdata._phones) == [(None, memo.digest("90 765 43 21"))]
+
+
+def test_only_a_phone_may_come_back_with_a_warning() -> None:
+    """The (hash,) answer is for ph alone; from any other key it is an error, not a result."""
+    _cuserdata.setup(lambda *args: ("x",), memo.remember, {}, {}, {}, {}, frozenset())
+    try:
+        with pytest.raises(TypeError):
+            _cuserdata.normalize({"fn": "Ольга"}, None, MAX_YEAR, {}, False)
+        assert _cuserdata.normalize({"ph": "90 1"}, None, MAX_YEAR, {}, False) == ({"ph": "x"},)
+    finally:
+        userdata.use_native(True)
+
+
+def test_a_value_left_to_the_python_rule_is_remembered() -> None:
+    """A form only the Python rule reads (an email in angle brackets) is normalized by it and
+    remembered by digest, as the pure short way does."""
+    memo.clear()
+    raw = {"em": "John <John@Example.com>", "client_ip_address": "fe80::1%eth0"}
+    native, pure = both_ways(raw, None)
+    assert native == pure == ({"em": sha("john@example.com"), **raw_ip(raw)}, [])
+    _, tables = memo.tables(None, MAX_YEAR)
+    assert list(tables["em"]) == [memo.digest("John <John@Example.com>")]
+
+
+def raw_ip(raw: dict[str, str]) -> dict[str, str]:
+    return {"client_ip_address": raw["client_ip_address"]}

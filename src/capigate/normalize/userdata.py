@@ -70,10 +70,7 @@ class _Context:
             self.drop(_path(key, index), exc.rule, exc.message)
             return None
         if not has_country_code:
-            message = "the phone number has no country code; set a default region"
-            self.findings.append(
-                warning(_path(key, index), "phone_no_country_code", message, SPEC_SECTION)
-            )
+            self.findings.append(_no_country_code(_path(key, index)))
         return hashed
 
     def hashed(self, key: str, value: object) -> str | list[str] | None:
@@ -141,6 +138,11 @@ def _phone_hash(text: str, region: str | None) -> tuple[str, bool]:
     return found
 
 
+def _no_country_code(path: str) -> Finding:
+    message = "the phone number has no country code; set a default region"
+    return warning(path, "phone_no_country_code", message, SPEC_SECTION)
+
+
 def _path(key: str, index: int | None = None) -> str:
     return f"$.user_data.{key}" if index is None else f"$.user_data.{key}[{index}]"
 
@@ -163,7 +165,10 @@ def normalize_user_data(
     if type(raw) is dict:
         if _native is not None:
             day_first = region is not None and region not in MONTH_FIRST_REGIONS
-            found = _native(raw, region, max_birth_year, tables, day_first)
+            native = _native(raw, region, max_birth_year, tables, day_first)
+            if isinstance(native, tuple):  # ph without a known country code, all else settled
+                return native[0], [_no_country_code(_path("ph"))]
+            found = native
         else:
             found = _short_way(raw, region, max_birth_year, tables)
         if found is not None:
@@ -219,9 +224,10 @@ def _short_way(
 
 def _field(
     key: str, value: str, region: str | None, max_year: int, tables: memo.Tables
-) -> str | None:
+) -> str | tuple[str] | None:
     """One value of the short way, for the C short way (``_cuserdata``) when its own rules do not
-    decide: exactly what ``_short_way`` does for it (memo included)."""
+    decide: exactly what ``_short_way`` does for it (memo included), except that a phone without
+    a known country code comes as ``(hash,)``: the long way would keep it with a warning."""
     kind = _KINDS[key]
     if kind == _RULE:
         if not value.isascii() or not (text := value.strip()):
@@ -235,12 +241,28 @@ def _field(
     result = table.get(memo_key)
     if result is None:
         if key == "ph":
-            result = _by_phone_rule(value, region)
-        else:
-            result = _by_rule(key, value, region, max_year)
+            return _native_phone(value, region, table, memo_key)
+        result = _by_rule(key, value, region, max_year)
         if result is not None:
             memo.remember(table, memo_key, result)
     return result
+
+
+def _native_phone(
+    value: str, region: str | None, table: dict[object, str], memo_key: object
+) -> str | tuple[str] | None:
+    """``ph`` for ``_field``: the hash (remembered), ``(hash,)`` when the country code is not
+    known, None for the long way (a blank, non-ASCII or invalid value)."""
+    if not value.isascii() or not (text := value.strip()):
+        return None
+    try:
+        hashed, has_country_code = _phone_hash(text, region)
+    except InvalidField:
+        return None
+    if not has_country_code:
+        return (hashed,)
+    memo.remember(table, memo_key, hashed)
+    return hashed
 
 
 def _plan(keys: tuple[str, ...]) -> Plan:
@@ -265,7 +287,8 @@ _KINDS = {
 
 
 NativeShortWay = Callable[
-    [dict[str, Any], str | None, int, memo.Tables, bool], dict[str, Any] | None
+    [dict[str, Any], str | None, int, memo.Tables, bool],
+    dict[str, Any] | tuple[dict[str, Any]] | None,
 ]
 
 
