@@ -75,8 +75,8 @@ def type_error(path: str, expected: str) -> Refused:
 
 
 def check_enum(value: Any, allowed: frozenset[str], path: str) -> None:
-    """Refuse a value outside a closed list."""
-    if value not in allowed:
+    """Refuse a value outside a closed list (an array or object included: never hashed)."""
+    if type(value) is not str or value not in allowed:
         choices = ", ".join(sorted(allowed))
         raise refuse_param(f'Invalid value "{value}" for {path}: expected one of {choices}.')
 
