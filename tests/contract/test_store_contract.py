@@ -9,7 +9,15 @@ from typing import Any
 import orjson
 import pytest
 
-from capigate.store import DEDUP_WINDOW_S, NewEvent, Status, Store, StoredEvent, open_store
+from capigate.store import (
+    DEDUP_WINDOW_S,
+    LeasedEvent,
+    NewEvent,
+    Status,
+    Store,
+    StoredEvent,
+    open_store,
+)
 from tests.contract.conftest import T0
 from tests.contract.pg_schema import pg_schema_url
 
@@ -23,7 +31,7 @@ async def _enqueue_n(store: Store, make_event: MakeEvent, n: int, **fields: obje
     return [result.id for result in await store.enqueue(events, now_s=T0)]
 
 
-async def _lease(store: Store, now_s: float = T0, **options: Any) -> list[StoredEvent]:
+async def _lease(store: Store, now_s: float = T0, **options: Any) -> list[LeasedEvent]:
     batch = await store.lease_batch(worker_id="w1", now_s=now_s, lease_s=LEASE_S, **options)
     return [] if batch is None else batch.events
 
@@ -146,8 +154,36 @@ async def test_lease_takes_due_events_oldest_first(store: Store, make_event: Mak
     assert [e.id for e in batch.events] == sorted([old[0].id, new[0]])
     assert batch.lease_expires_at == T0 + LEASE_S
     for event in batch.events:
-        assert event.status is Status.LEASED
-        assert (event.lease_owner, event.lease_expires_at) == ("w1", T0 + LEASE_S)
+        stored = await _status(store, event.id)
+        assert stored.status is Status.LEASED
+        assert (stored.lease_owner, stored.lease_expires_at) == ("w1", T0 + LEASE_S)
+
+
+async def test_leased_event_is_what_delivery_needs_of_its_record(
+    store: Store, make_event: MakeEvent
+) -> None:
+    """Each leased event is a LeasedEvent whose fields equal those of the stored record."""
+    await store.enqueue([make_event("t1", test_event_code="TEST9")], now_s=T0)
+    other = make_event("n1", event_time=1_763_700_000, action_source="app")
+    await store.enqueue([other], now_s=T0 + 1)
+    leased = await _lease(store, now_s=T0 + 2) + await _lease(store, now_s=T0 + 2)
+    assert len(leased) == 2
+    for event in leased:
+        assert type(event) is LeasedEvent
+        stored = await _status(store, event.id)
+        assert stored.leased() == event
+        for name in LeasedEvent._fields:
+            assert getattr(event, name) == getattr(stored, name), name
+    assert {e.test_event_code for e in leased} == {"TEST9", None}
+
+
+async def test_leased_event_counts_attempts_spent(store: Store, make_event: MakeEvent) -> None:
+    """A retried event comes back from its next lease with the attempts it spent so far."""
+    [event_id] = await _enqueue_n(store, make_event, 1)
+    await _lease(store)
+    await store.schedule_retry([event_id], now_s=T0 + 1, retry_at_s=T0 + 10, error={"c": 1})
+    [again] = await _lease(store, now_s=T0 + 10)
+    assert (again.id, again.attempts) == (event_id, 1)
 
 
 async def test_leased_payload_is_json_text_of_the_event(
@@ -209,7 +245,7 @@ async def test_expired_lease_is_leased_again(store: Store, make_event: MakeEvent
     batch = await store.lease_batch(worker_id="w2", now_s=T0 + LEASE_S, lease_s=LEASE_S)
     assert batch is not None
     assert sorted(e.id for e in batch.events) == sorted(ids)
-    assert {e.lease_owner for e in batch.events} == {"w2"}
+    assert {(await _status(store, e.id)).lease_owner for e in batch.events} == {"w2"}
     assert {e.attempts for e in batch.events} == {0}
 
 
@@ -344,7 +380,8 @@ async def test_requeue_replays_dead_letters(store: Store, make_event: MakeEvent)
     event = await _status(store, event_id)
     assert (event.status, event.attempts, event.next_attempt_at) == (Status.QUEUED, 0, T0 + 50)
     [leased] = await _lease(store, now_s=T0 + 50)
-    assert (leased.id, leased.event_id) == (event_id, event.event_id)
+    assert (leased.id, leased.attempts) == (event_id, 0)
+    assert (await _status(store, event_id)).event_id == event.event_id
 
 
 async def test_requeue_touches_only_dead_events(store: Store, make_event: MakeEvent) -> None:

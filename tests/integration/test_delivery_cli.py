@@ -78,10 +78,13 @@ def dead_letters(tmp_path: Path) -> str:
         ]
         await store.enqueue(events, now_s=now)
         while batch := await store.lease_batch(worker_id="w", now_s=now, lease_s=60):
-            ids = [e.id for e in batch.events if e.event_id != "lead-4"]
+            leased = [await store.get(e.id) for e in batch.events]
+            ids = [e.id for e in leased if e is not None and e.event_id != "lead-4"]
             await store.dead_letter(ids, now_s=now, error={"reason": "Meta refused (code 100)"})
             await store.ack(
-                [e.id for e in batch.events if e.event_id == "lead-4"], now_s=now, response={}
+                [e.id for e in leased if e is not None and e.event_id == "lead-4"],
+                now_s=now,
+                response={},
             )
 
     _store_call(url, seed)

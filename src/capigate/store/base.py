@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import orjson
 
@@ -108,6 +108,43 @@ class StoredEvent:
         payload: dict[str, Any] = orjson.loads(self.payload_json)
         return payload
 
+    def leased(self) -> LeasedEvent:
+        """What a lease hands the worker of this record."""
+        return LeasedEvent(
+            self.id,
+            self.pixel_id,
+            self.test_event_code,
+            self.event_time,
+            self.action_source,
+            self.attempts,
+            self.payload_json,
+        )
+
+
+class LeasedEvent(NamedTuple):
+    """What delivering a leased event needs of its record: ``lease_batch`` returns these.
+
+    A lease reads a thousand of them at a time, so they are tuples built by position from the
+    store's rows (``rows.leased_events``): reading and building a 23-field ``StoredEvent`` cost
+    the worker more than the lease's SQL. ``test_event_code`` is ``None`` when the event has
+    none; ``payload_json`` is the stored wire event as JSON text, as in ``StoredEvent``. The
+    rest of the record (status, lease owner, ...) is in ``Store.get``.
+    """
+
+    id: int
+    pixel_id: str
+    test_event_code: str | None
+    event_time: int
+    action_source: str
+    attempts: int
+    payload_json: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """Meta's wire event, decoded from ``payload_json``."""
+        payload: dict[str, Any] = orjson.loads(self.payload_json)
+        return payload
+
 
 @dataclass(frozen=True, slots=True)
 class EnqueueResult:
@@ -123,7 +160,7 @@ class Batch:
 
     pixel_id: str
     test_event_code: str | None
-    events: list[StoredEvent]
+    events: list[LeasedEvent]
     lease_expires_at: float
 
 
@@ -177,7 +214,8 @@ class Store(LifecycleStore, IdentityStore, WebhookStore, Protocol):
         Due means queued, retry with ``next_attempt_at <= now_s``, or leased with an expired
         lease. The group of the longest-due event is chosen once that event has been due for
         ``min_age_s``; before that only a group with ``max_events`` due events is. ``None``
-        when no group is ready. No event is ever leased to two workers at once.
+        when no group is ready. No event is ever leased to two workers at once. The batch
+        holds ``LeasedEvent``s, what delivery needs of each record.
         """
         ...
 

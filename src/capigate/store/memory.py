@@ -122,7 +122,7 @@ class InMemoryStore(MemoryLifecycle, MemoryIdentity, MemoryWebhooks):
                 lease_expires_at=expires_at,
                 next_attempt_at=expires_at,
                 updated_at=now_s,
-            )
+            ).leased()
             for e in sorted(chosen, key=lambda e: e.id)
         ]
         return Batch(group[0], group[1], leased, expires_at)

@@ -25,6 +25,7 @@ from capigate.store.base import (
     DEDUP_WINDOW_S,
     Batch,
     EnqueueResult,
+    LeasedEvent,
     NewEvent,
     Stats,
     StoredEvent,
@@ -153,7 +154,8 @@ class PostgresStore(PostgresLifecycle, PostgresIdentity, PostgresWebhooks, SQLOu
             group = await _ready_group(conn, params, min_age_s)
             if group is None:
                 return None
-            leased = await _events(conn, Q["lease_group"], {**params, **rows.group_params(group)})
+            group_params = {**params, **rows.group_params(group)}
+            leased = await _leased_events(conn, Q["lease_group"], group_params)
         if not leased:
             return None
         events = sorted(leased, key=_by_id)
@@ -231,7 +233,7 @@ class PostgresStore(PostgresLifecycle, PostgresIdentity, PostgresWebhooks, SQLOu
             return (await conn.execute(query, params)).rowcount
 
 
-def _by_id(event: StoredEvent) -> int:
+def _by_id(event: LeasedEvent) -> int:
     return event.id
 
 
@@ -245,6 +247,13 @@ async def _events(conn: Conn, query: str, params: dict[str, Any]) -> list[Stored
     await cursor.execute(query, params)
     columns = [column.name for column in cursor.description or ()]
     return rows.stored_events(columns, await cursor.fetchall(), orjson.loads)
+
+
+async def _leased_events(conn: Conn, query: str, params: dict[str, Any]) -> list[LeasedEvent]:
+    cursor = conn.cursor(row_factory=tuple_row)
+    cursor.adapters.register_loader("jsonb", TextLoader)  # the payload stays JSON text
+    await cursor.execute(query, params)
+    return rows.leased_events(await cursor.fetchall())
 
 
 async def _original(conn: Conn, params: dict[str, Any]) -> int:

@@ -7,9 +7,10 @@ records use ``None``. JSON columns go through the dialect's ``dump``/``load`` fu
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from capigate.store.base import OUTBOX_STATUSES, NewEvent, Stats, Status, StoredEvent
+from capigate.store.base import OUTBOX_STATUSES, LeasedEvent, NewEvent, Stats, Status, StoredEvent
 
 JsonCodec = Callable[[Any], Any]
 PURGE_BATCH_KEYS = 5000  # dedup keys freed per transaction, so a big purge never stalls ingest
@@ -63,7 +64,7 @@ def stored_events(
     """``StoredEvent`` values from full ``marketing_events`` rows with these column names.
 
     The payload column must arrive as JSON text: it is kept as ``payload_json`` undecoded. Rows
-    are read by position (a lease decodes a thousand at a time); extra columns are ignored.
+    are read by position; extra columns are ignored.
     """
     positions = [columns.index(name) for name in _COLUMNS]
     width = len(positions)
@@ -78,6 +79,18 @@ def stored_events(
         values[_TEST_CODE_AT] = values[_TEST_CODE_AT] or None
         events.append(StoredEvent(*values))
     return events
+
+
+_by_position: Callable[[Iterable[Any]], LeasedEvent] = partial(tuple.__new__, LeasedEvent)
+
+
+def leased_events(records: Iterable[Sequence[Any]]) -> list[LeasedEvent]:
+    """``LeasedEvent`` values from rows of the dialect's ``lease_records`` columns.
+
+    Those columns are the fields in order, ``test_event_code`` already ``NULL`` for ``''`` and
+    the payload as JSON text, so each row becomes a record by position, no Python code per row.
+    """
+    return list(map(_by_position, records))
 
 
 def group_params(group: Row) -> dict[str, Any]:

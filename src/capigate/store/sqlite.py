@@ -22,6 +22,7 @@ from capigate.store.base import (
     DEDUP_WINDOW_S,
     Batch,
     EnqueueResult,
+    LeasedEvent,
     NewEvent,
     Stats,
     StoredEvent,
@@ -102,7 +103,7 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks, SQLOutcomes):
         ids = await self._writer.run(lease)
         if not ids:
             return None
-        read = partial(_events, Q["events_by_id"], {"ids": _dump(ids)})
+        read = partial(_leased_events, {"ids": _dump(ids)})
         events = await self._reader.run(read)  # committed: the reader sees the lease
         return Batch(events[0].pixel_id, events[0].test_event_code, events, now_s + lease_s)
 
@@ -178,6 +179,12 @@ def _fetchone(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> s
 def _events(query: str, params: dict[str, Any], conn: sqlite3.Connection) -> list[StoredEvent]:
     cursor = conn.execute(query, params)
     return rows.stored_events(_columns(cursor), cursor.fetchall(), orjson.loads)
+
+
+def _leased_events(params: dict[str, Any], conn: sqlite3.Connection) -> list[LeasedEvent]:
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples, each made a LeasedEvent by position
+    return rows.leased_events(cursor.execute(Q["leased_events"], params).fetchall())
 
 
 def _columns(cursor: sqlite3.Cursor) -> list[str]:

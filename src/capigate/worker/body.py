@@ -1,6 +1,6 @@
 """The Graph request body of stored events, spliced from their JSON text (pure).
 
-A stored event keeps Meta's wire event as JSON text (``StoredEvent.payload_json``). Decoding a
+A leased event holds Meta's wire event as JSON text (``LeasedEvent.payload_json``). Decoding a
 thousand of them into dicts only to encode them again cost the worker more CPU than the rest
 of a delivery, so the ``data`` array is joined from the stored text as it is. The worker hands
 the texts to ``MetaClient.send_events``, which joins them and the access token into the body

@@ -41,7 +41,7 @@ from capigate.errors import StoreError
 from capigate.lifecycle_engine import LifecycleEngine
 from capigate.meta.client import MetaClient
 from capigate.retry import DecisionKind, RetryPolicy
-from capigate.store import Batch, Store, StoredEvent
+from capigate.store import Batch, LeasedEvent, Store
 from capigate.worker import body, settle
 from capigate.worker.batcher import Bisection, splittable
 from capigate.worker.circuit import CircuitBoard
@@ -51,7 +51,7 @@ from capigate.worker.places import Place, Places
 
 STOP_GRACE_S = 35.0  # a request in flight may take the client's 30 s read timeout
 STORE_RETRY_S = 1.0  # wait after the store failed before leasing again
-_PAYLOAD_JSON: Callable[[StoredEvent], str] = attrgetter("payload_json")
+_PAYLOAD_JSON: Callable[[LeasedEvent], str] = attrgetter("payload_json")
 log = logging.getLogger("capigate.worker")
 
 
@@ -259,7 +259,7 @@ class DeliveryWorker:
         self,
         batch: Batch,
         client: MetaClient,
-        events: tuple[StoredEvent, ...],
+        events: tuple[LeasedEvent, ...],
         place: Place,
     ) -> None:
         """Send, splitting refused parts until the bad events stand alone.
@@ -289,7 +289,7 @@ class DeliveryWorker:
         if plan.remaining and last is not None:
             await self._apply(batch, plan.remaining, settle.unresolved(last, len(plan.remaining)))
 
-    async def _send(self, batch: Batch, client: MetaClient, part: Sequence[StoredEvent]) -> Outcome:
+    async def _send(self, batch: Batch, client: MetaClient, part: Sequence[LeasedEvent]) -> Outcome:
         payloads = body.sized(list(map(_PAYLOAD_JSON, part)))
         outcome = await client.send_events(
             batch.pixel_id, payloads, body.request_options(batch.test_event_code)
@@ -297,7 +297,7 @@ class DeliveryWorker:
         self.counters.request(batch.pixel_id, outcome.kind.value)
         return outcome
 
-    async def _apply(self, batch: Batch, events: Sequence[StoredEvent], outcome: Outcome) -> None:
+    async def _apply(self, batch: Batch, events: Sequence[LeasedEvent], outcome: Outcome) -> None:
         """Persist what ``outcome`` means for ``events``."""
         now_s = self._clock()
         found = settle.settle(events, outcome, now_s=now_s, rand=self._rand(), policy=self.policy)
@@ -351,7 +351,7 @@ class DeliveryWorker:
             log.warning("events_received differs from events sent; acknowledged", extra=fields)
         return changed
 
-    async def _release(self, batch: Batch, events: Sequence[StoredEvent]) -> None:
+    async def _release(self, batch: Batch, events: Sequence[LeasedEvent]) -> None:
         changed = await self._store.release([e.id for e in events])
         self.counters.settled(batch.pixel_id, "released", changed)
 

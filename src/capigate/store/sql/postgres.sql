@@ -92,12 +92,16 @@ WHERE id = ANY (ARRAY(
     ORDER BY next_attempt_at, id
     LIMIT %(max_events)s
     FOR UPDATE SKIP LOCKED))
-RETURNING *
+RETURNING id, pixel_id, nullif(test_event_code, '') AS test_event_code, event_time,
+    action_source, attempts, payload
 
--- name: events_by_id
--- The records with these ids, by id. (lease_group returns its rows itself here; SQLite leases
--- ids on its writer and reads the rows with this on its reader.)
-SELECT * FROM marketing_events WHERE id = ANY (%(ids)b::bigint[]) ORDER BY id
+-- name: leased_events
+-- What delivery needs of the records with these ids, by id: the fields of LeasedEvent in order.
+-- (lease_group returns these columns itself here; SQLite leases ids on its writer and reads
+-- the rows with this on its reader.)
+SELECT id, pixel_id, nullif(test_event_code, '') AS test_event_code, event_time, action_source,
+    attempts, payload
+FROM marketing_events WHERE id = ANY (%(ids)b::bigint[]) ORDER BY id
 
 -- name: ack
 UPDATE marketing_events

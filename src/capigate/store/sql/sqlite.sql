@@ -87,7 +87,7 @@ SELECT count(*) AS n FROM (
 
 -- name: lease_group
 -- Lease the longest-due events of one group; the caller holds the write lock. Only the ids
--- come back: the rows are read with events_by_id on the reader connection, which keeps the
+-- come back: the rows are read with leased_events on the reader connection, which keeps the
 -- single writer free for the next lease or ack.
 UPDATE marketing_events
 SET status = 'leased', lease_owner = :worker_id, lease_expires_at = :lease_expires_at,
@@ -100,9 +100,12 @@ WHERE id IN (
     LIMIT :max_events)
 RETURNING id
 
--- name: events_by_id
--- The records with these ids (a JSON array), by id.
-SELECT * FROM marketing_events WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+-- name: leased_events
+-- What delivery needs of the records with these ids (a JSON array), by id: the fields of
+-- LeasedEvent in order, so each row becomes one by position.
+SELECT id, pixel_id, nullif(test_event_code, '') AS test_event_code, event_time, action_source,
+    attempts, payload
+FROM marketing_events WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
 
 -- name: ack
 UPDATE marketing_events
