@@ -417,3 +417,16 @@ async def test_error_envelope_has_meta_fields() -> None:
                           "error_user_title", "error_user_msg", "fbtrace_id"}  # fmt: skip
     assert 11 <= len(error["fbtrace_id"]) <= 27
     assert response.headers["x-fb-trace-id"] == error["fbtrace_id"]
+
+
+@pytest.mark.parametrize(("event_time", "subcode"), [(10**400, 2804004), (-(10**400), 2804003)])
+def test_an_event_time_beyond_any_date_is_refused_not_a_crash(
+    event_time: int, subcode: int
+) -> None:
+    """An integer too large for a float age is out of the window, never an OverflowError."""
+    from capigate.emulator.envelope import Refused
+    from capigate.emulator.rules import check_events
+
+    with pytest.raises(Refused) as refused:
+        check_events([event(event_time=event_time)], PIXEL, EmulatorConfig(), NOW_S, [])
+    assert refused.value.error.summary()["error_subcode"] == subcode

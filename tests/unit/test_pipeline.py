@@ -104,6 +104,22 @@ def test_milliseconds_are_converted_by_the_validator() -> None:
     assert "event_time_milliseconds" in {f.rule for f in result.findings}
 
 
+@pytest.mark.parametrize(
+    ("event_time", "rule"),
+    [
+        (10**400, "event_time_in_future"),
+        (-(10**400), "event_time_too_old"),
+        (10**15 * 1000, "event_time_in_future"),
+        (-(10**12), "event_time_too_old"),
+    ],
+)
+def test_an_event_time_beyond_any_date_is_reported_not_raised(event_time: int, rule: str) -> None:
+    """An integer too large for a float age is an error finding, never an OverflowError."""
+    result = prepare(_raw_event(event_time=event_time), now_s=NOW_S, options=UZ)
+    assert not result.ok
+    assert rule in {f.rule for f in result.findings if f.is_error}
+
+
 def test_rule_errors_keep_the_payload_but_mark_it_not_ok() -> None:
     """An event older than 7 days is built but not sendable."""
     result = prepare(_raw_event(event_time=int(NOW_S) - 8 * 86_400), now_s=NOW_S, options=UZ)

@@ -16,6 +16,9 @@ from capigate.errors import ConfigError
 from capigate.secret import Secret
 
 DAY_S = 86_400
+# Beyond this many seconds from the epoch an integer is no date at all (and the float age of a
+# larger one would overflow).
+EVENT_TIME_LIMIT_S = 10**15
 MAX_EVENT_AGE_S = 7 * DAY_S
 PHYSICAL_STORE_MAX_AGE_S = 62 * DAY_S
 FUTURE_SKEW_S = 60

@@ -22,7 +22,7 @@ from itertools import chain, repeat
 from typing import Any, Final
 
 from capigate.emulator import custom_data, schema, user_data
-from capigate.emulator.config import EmulatorConfig
+from capigate.emulator.config import EVENT_TIME_LIMIT_S, EmulatorConfig
 
 SHA256_HEX_CHARS: Final = 64
 _HEX_DIGITS: Final = b"0123456789abcdef"
@@ -116,7 +116,10 @@ def _times_ok(times: list[int], sources: set[str], config: EmulatorConfig, now_s
         max_age_s = config.physical_store_max_age_s
     else:
         max_age_s = config.max_age_s
-    return not (now_s - min(times) > max_age_s or max(times) - now_s > config.future_skew_s)
+    oldest, newest = min(times), max(times)
+    if oldest < -EVENT_TIME_LIMIT_S or newest > EVENT_TIME_LIMIT_S:
+        return False
+    return not (now_s - oldest > max_age_s or newest - now_s > config.future_skew_s)
 
 
 def _website_ok(urls: list[str | None], uds: list[dict[str, Any]], config: EmulatorConfig) -> bool:

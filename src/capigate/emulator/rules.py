@@ -8,10 +8,11 @@ and ``custom_data`` (§12.7). Problems Meta tolerates are appended to ``warnings
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from capigate.emulator import custom_data, user_data
-from capigate.emulator.config import DAY_S, EmulatorConfig
+from capigate.emulator.config import DAY_S, EVENT_TIME_LIMIT_S, EmulatorConfig
 from capigate.emulator.envelope import SUBCODE_PARAM_ERROR, refuse, refuse_param
 from capigate.emulator.quick import vouches
 from capigate.emulator.schema import check_schema
@@ -73,7 +74,8 @@ def _check_time(
     event_time: int, source: str, path: str, config: EmulatorConfig, now_s: float
 ) -> None:
     max_age_s = config.physical_store_max_age_s if source == "physical_store" else config.max_age_s
-    if now_s - event_time > max_age_s:
+    age_s = _age_s(event_time, now_s)
+    if age_s > max_age_s:
         days = max_age_s // DAY_S
         message = (
             "The timestamp for this event is too far in the past. Events need to be sent from "
@@ -81,12 +83,18 @@ def _check_time(
             f"occurred within the last {days} days. Param: {path}['event_time']"
         )
         raise refuse(SUBCODE_TOO_OLD, "Event Timestamp Too Old", message)
-    if event_time - now_s > config.future_skew_s:
+    if -age_s > config.future_skew_s:
         message = (
             "The timestamp for this event is in the future. Send event_time in Unix seconds "
             f"(not milliseconds), no later than now. Param: {path}['event_time']"
         )
         raise refuse(SUBCODE_IN_FUTURE, "Event Timestamp In The Future", message)
+
+
+def _age_s(event_time: int, now_s: float) -> float:
+    if -EVENT_TIME_LIMIT_S <= event_time <= EVENT_TIME_LIMIT_S:
+        return now_s - event_time
+    return -math.inf if event_time > 0 else math.inf
 
 
 def _check_website(

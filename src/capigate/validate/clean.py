@@ -109,8 +109,10 @@ def _head(event: dict[str, Any], now_s: float, options: ValidationOptions) -> di
 def _in_window(seconds: int, source: str, now_s: float, options: ValidationOptions) -> bool:
     store = source == "physical_store"
     max_age_s = options.physical_store_max_age_s if store else options.max_age_s
+    if not -MILLISECONDS_ABOVE <= seconds <= MILLISECONDS_ABOVE:
+        return False  # milliseconds, or no time at all: the long way says which
     age_s = now_s - seconds
-    return seconds <= MILLISECONDS_ABOVE and -age_s <= options.future_skew_s and age_s <= max_age_s
+    return -age_s <= options.future_skew_s and age_s <= max_age_s
 
 
 def _clean_name(name: str, options: ValidationOptions) -> bool:

@@ -43,6 +43,10 @@ def check_event_time(
                 "event_time was in milliseconds; it was converted to seconds. Send seconds.",
             )
         )
+    if not -MILLISECONDS_ABOVE <= seconds <= MILLISECONDS_ABOVE:  # beyond any float age
+        rule = "event_time_in_future" if seconds > 0 else "event_time_too_old"
+        out.append(found(rule, PATH, "event_time is not a Unix time in seconds; send one."))
+        return
     store = action_source == "physical_store"
     max_age_s = options.physical_store_max_age_s if store else options.max_age_s
     age_s = now_s - seconds
