@@ -197,6 +197,8 @@ REJECTED = [
     pytest.param([with_user_data(em=12345)], {}, 2804019, "['em']", id="email-not-a-string"),
     pytest.param([with_user_data(client_ip_address="999.1.1.1")], {}, 2804019, "IPv4",
                  id="ip-does-not-parse"),
+    pytest.param([with_user_data(client_ip_address="1.2.3.4\x00")], {}, 2804019, "IPv4",
+                 id="ip-with-a-nul-is-refused-not-a-crash"),
     pytest.param([with_user_data(client_ip_address=sha("203.0.113.7"))], {}, 2804019, "IPv4",
                  id="ip-hashed"),
     pytest.param([with_user_data(fbc="IwAR2F4-dbP0l7Mn1")], {"malformed_click_ids": "reject"},

@@ -125,7 +125,7 @@ def _parses_as_ip(value: Any) -> bool:
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             socket.inet_pton(family, value)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: an embedded NUL
             continue
         return True
     return False
