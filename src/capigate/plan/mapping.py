@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict, TypeGuard
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypedDict, TypeGuard
 
 from capigate.findings import Finding, error, warning
 from capigate.plan.appdata import build_app_data
@@ -31,7 +32,14 @@ from capigate.plan.model import (
     SourceInfo,
     UndeclaredPolicy,
 )
-from capigate.plan.userdata import PII_TO_USER, map_user, move_pii
+from capigate.plan.userdata import (
+    CONSUMED_USER_KEYS,
+    IDENTITY_KEYS,
+    MAPPED_USER_KEYS,
+    PII_TO_USER,
+    map_user,
+    move_pii,
+)
 from capigate.validate.custom_data import PII_KEYS
 from capigate.validate.names import check_event_name
 from capigate.validate.options import DEFAULT_OPTIONS
@@ -42,6 +50,7 @@ ITEM_FIELDS = frozenset(
 )
 PLAN_SPEC = "DESIGN The tracking plan"
 _SECTIONS = ("user", "properties", "context")
+_MAPPED = MAPPED_USER_KEYS
 
 
 class MetaEvent(TypedDict, total=False):
@@ -58,9 +67,10 @@ class MetaEvent(TypedDict, total=False):
     referrer_url: str
 
 
-@dataclass(frozen=True, slots=True)
-class Mapped:
-    """The Meta event for one ingest item, the plan key it came from, and every finding."""
+class Mapped(NamedTuple):
+    """The Meta event for one ingest item, the plan key it came from, and every finding.
+
+    A NamedTuple: built once per event, and a frozen dataclass costs four times as much."""
 
     event: MetaEvent
     plan_key: str | None
@@ -92,6 +102,15 @@ class _Item:
 
 def to_meta_event(item: object, plan: Plan, *, source: SourceInfo, now_s: float) -> Mapped:
     """Map one ingest ``item`` (a JSON object) from ``source`` through ``plan`` at ``now_s``."""
+    if type(item) is dict:
+        mapped = _usual(item, plan, source, now_s)
+        if mapped is not None:
+            return mapped
+    return _long_way(item, plan, source=source, now_s=now_s)
+
+
+def _long_way(item: object, plan: Plan, *, source: SourceInfo, now_s: float) -> Mapped:
+    """``to_meta_event`` for any item: every check, every finding."""
     if not _is_mapping(item):
         return Mapped({}, None, (error("$", "item_type", "an event must be a JSON object"),))
     it = _Item(*_sections(item), findings=[])
@@ -105,6 +124,184 @@ def to_meta_event(item: object, plan: Plan, *, source: SourceInfo, now_s: float)
     defaults = plan.defaults if plan_key else replace(plan.defaults, undeclared_properties="keep")
     event = _event(item, rule, defaults=defaults, source=source, now_s=now_s, it=it)
     return Mapped(event, plan_key, tuple(it.findings), test_event_code)
+
+
+# --- the usual event, in one pass ------------------------------------------------------------
+# An item of a plan key with plain JSON values that yields no finding at all. ``_usual`` gives
+# the same Mapped as ``_long_way`` for it and answers None for everything else, before it
+# changes anything, so the long way then runs on the untouched item and reports the findings.
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+_TEXT_ID_LIMIT = 2**53  # ints beyond it take the long way (its float check would differ)
+
+
+def _usual(item: dict[str, Any], plan: Plan, source: SourceInfo, now_s: float) -> Mapped | None:
+    name = item.get("event")
+    rule = plan.events.get(name) if type(name) is str else None
+    user = item.get("user", _NOTHING)
+    properties = item.get("properties", _NOTHING)
+    context = item.get("context", _NOTHING)
+    if rule is None or not (_plain(user) and _plain(properties) and _plain(context)):
+        return None
+    action_source = _usual_action_source(item, rule, source, properties)
+    event_time = item.get("event_time")
+    if event_time is None:
+        event_time = int(now_s)
+    if action_source is None or type(event_time) is not int:
+        return None
+    user_data = _usual_user(user)
+    if user_data is None or not _usual_values(rule, plan.defaults, user_data, properties, context):
+        return None
+    event_id = _usual_event_id(item.get("event_id"), rule, event_time, (user, properties, context))
+    custom_data = _usual_custom_data(rule, plan.defaults.undeclared_properties, properties, context)
+    if event_id is None or custom_data is None:
+        return None
+    event: MetaEvent = {
+        "event_name": rule.event_name,
+        "event_time": event_time,
+        "event_id": event_id,
+        "action_source": action_source,
+        "user_data": user_data,
+    }
+    if custom_data:
+        event["custom_data"] = custom_data
+    _urls(context, event)
+    test_event_code = context.get("test_event_code")
+    test_event_code = test_event_code if type(test_event_code) is str else None
+    return Mapped(event, name, (), test_event_code)
+
+
+def _plain(section: object) -> bool:
+    return type(section) is dict or section is _NOTHING
+
+
+def _usual_action_source(
+    item: dict[str, Any], rule: PlanEvent, source: SourceInfo, properties: Mapping[str, Any]
+) -> str | None:
+    """The plan's action source when nothing about the item needs the long way, else None."""
+    chosen = rule.action_source_for(source)
+    if (
+        ITEM_FIELDS.issuperset(item)
+        and rule.allows(source)
+        and item.get("action_source") is None
+        and chosen in source.action_sources
+        and chosen != "app"  # app_data or its fallback
+        and PII_KEYS.isdisjoint(properties)
+    ):
+        return chosen
+    return None
+
+
+def _usual_user(user: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``map_user`` for text values under distinct Meta keys and text or int ids."""
+    out: dict[str, Any] = {}
+    ids: dict[str, str] = {}
+    for key, raw in user.items():
+        meta = _MAPPED.get(key)
+        if meta is None:
+            if key in IDENTITY_KEYS:
+                if type(raw) is str:
+                    if raw := raw.strip():
+                        ids[key] = raw
+                    continue
+                if type(raw) is int and -_TEXT_ID_LIMIT < raw < _TEXT_ID_LIMIT:
+                    ids[key] = str(raw)
+                    continue
+                return None
+            if key in CONSUMED_USER_KEYS:
+                continue
+            return None
+        if type(raw) is not str or meta in out:
+            return None
+        if raw := raw.strip():
+            out[meta] = raw
+    if ids:
+        unique = list(dict.fromkeys(ids[key] for key in IDENTITY_KEYS if key in ids))
+        out["external_id"] = unique[0] if len(unique) == 1 else unique
+    return out
+
+
+def _usual_values(
+    rule: PlanEvent,
+    defaults: PlanDefaults,
+    user_data: Mapping[str, Any],
+    properties: Mapping[str, Any],
+    context: Mapping[str, Any],
+) -> bool:
+    """Whether the item has the currency and the required properties it needs."""
+    if (
+        rule.value_required
+        and defaults.currency
+        and _section_value(properties, context, "currency") is None
+    ):
+        return False
+    for name in rule.required:
+        if _section_value(properties, context, name) is None:
+            moved = PII_TO_USER.get(name)
+            if not (moved and moved[0] in user_data):
+                return False
+    return True
+
+
+def _section_value(properties: Mapping[str, Any], context: Mapping[str, Any], name: str) -> Any:
+    """``_Item.value``: a property, else a context value; ``None`` when absent or empty."""
+    value = properties.get(name)
+    if value is None or value == "":
+        value = context.get(name)
+        if value == "":
+            return None
+    return value
+
+
+def _usual_event_id(
+    explicit: object,
+    rule: PlanEvent,
+    event_time: int,
+    sections: tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]],
+) -> str | None:
+    if type(explicit) is str:
+        return explicit.strip() or None
+    if type(explicit) is int:
+        return str(explicit)
+    if explicit is not None or not rule.event_id:
+        return None
+    values: dict[str, str] = {}
+    for name in rule.id_fields:
+        if name == TIME_VARIABLE:
+            values[name] = str(event_time)
+            continue
+        value = _section_variable(name, *sections)
+        if value is None:
+            return None
+        values[name] = value
+    return rule.event_id.format_map(values)
+
+
+def _usual_custom_data(
+    rule: PlanEvent,
+    policy: UndeclaredPolicy,
+    properties: Mapping[str, Any],
+    context: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """``_custom_data`` when it has no finding to give, else None."""
+    out: dict[str, Any] = {}
+    for name in rule.custom_fields:
+        value = properties.get(name)
+        if value is None or value == "":
+            value = context.get(name)
+            if value is None or value == "":
+                continue
+        out[name] = value
+    declared = rule.declared
+    undeclared = {name: v for name, v in properties.items() if name not in declared}
+    if undeclared and policy != "keep":
+        return None
+    out.update(undeclared)
+    out.update(rule.custom_constants)
+    return out
+
+
+# --- the long way ---------------------------------------------------------------------------
 
 
 def _sections(
@@ -338,14 +535,20 @@ def _event_id(explicit: object, rule: PlanEvent, event_time: int, it: _Item) -> 
 
 
 def _variable(name: str, it: _Item) -> str | None:
-    """``name`` from its home section first, then properties, context and user."""
+    """``name`` from its home section first, then user, properties and context."""
+    return _section_variable(name, it.user, it.properties, it.context)
+
+
+def _section_variable(
+    name: str, user: Mapping[str, Any], properties: Mapping[str, Any], context: Mapping[str, Any]
+) -> str | None:
     home = TEMPLATE_HOMES.get(name, "properties")
-    sections = {"user": it.user, "properties": it.properties, "context": it.context}
+    sections = {"user": user, "properties": properties, "context": context}
     for section in (home, *_SECTIONS):
         value = _id_text(sections[section].get(name))
         if value is not None:
             return value
-    return _id_text(it.user.get("telegram_id")) if name == "user_id" else None
+    return _id_text(user.get("telegram_id")) if name == "user_id" else None
 
 
 def _id_text(value: object) -> str | None:

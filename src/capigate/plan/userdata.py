@@ -20,7 +20,7 @@ from capigate.validate.rules import child
 
 META_USER_KEYS = frozenset(UserData.__dataclass_fields__)
 IDENTITY_KEYS = ("external_id", "telegram_id", "user_id")  # -> external_id, in this order
-_CONSUMED = frozenset({"fbclid"})  # enrichment turns it into fbc before the mapping runs
+CONSUMED_USER_KEYS = frozenset({"fbclid"})  # enrichment turns it into fbc before the mapping runs
 _LIST_KEYS = frozenset(HASHED_KEYS)  # Meta takes ``string or list<string>`` for these
 
 USER_KEYS: Mapping[str, str] = MappingProxyType(
@@ -60,8 +60,10 @@ PII_TO_USER: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 _USER_NAME = {meta: name for name, meta in USER_KEYS.items() if name != meta}  # ph -> phone
-_SKIPPED = frozenset(IDENTITY_KEYS) | _CONSUMED
-_MAPPED = {key: meta for key, meta in USER_KEYS.items() if key not in _SKIPPED}
+_SKIPPED = frozenset(IDENTITY_KEYS) | CONSUMED_USER_KEYS
+# user key -> Meta key for the keys that map one to one (identity keys gather in external_id)
+MAPPED_USER_KEYS = {key: meta for key, meta in USER_KEYS.items() if key not in _SKIPPED}
+_MAPPED = MAPPED_USER_KEYS
 
 
 def map_user(user: Mapping[str, Any], findings: list[Finding]) -> dict[str, Any]:
