@@ -64,6 +64,8 @@ class _Code:
     regions: tuple[_Plan, ...]
 
 
+_CODE_TEXTS = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}
+_CODE_SIZES = range(1, MAX_CODE_DIGITS + 1)
 _REGIONS: dict[str, _Plan] = {}  # at most one per supported region
 _CODES: dict[int, _Code] = {}  # at most one per known calling code
 
@@ -146,13 +148,13 @@ def _after_idd(rest: str) -> Number | None:
 
 
 def _split_code(digits: str) -> tuple[int, str]:
-    """``_extract_country_code``: (calling code, rest), or (0, digits)."""
-    if digits[:1] == "0":
-        return 0, digits
-    for size in range(1, min(len(digits), MAX_CODE_DIGITS) + 1):
-        code = int(digits[:size])
-        if code in COUNTRY_CODE_TO_REGION_CODE:
-            return code, digits[size:]
+    """``_extract_country_code``: (calling code, rest), or (0, digits). A code never starts with
+    0, so its text is the digits' prefix exactly."""
+    if digits[:1] != "0":
+        for size in _CODE_SIZES:
+            code = _CODE_TEXTS.get(digits[:size])
+            if code is not None:
+                return code, digits[size:]
     return 0, digits
 
 
