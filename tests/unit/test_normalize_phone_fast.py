@@ -186,3 +186,18 @@ def test_the_fast_path_is_taken_for_digits() -> None:
     with pytest.raises(phone_fast.Unsure):
         phone_fast.national("901234567", "XX")
     assert phone._complete("901234567", "UZ") == "998901234567"
+
+
+def test_metadata_that_does_not_fit_is_left_to_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A region whose metadata the tables cannot hold is marked once; the library answers."""
+
+    def refuse(metadata: PhoneMetadata | None) -> None:
+        raise phone_fast.Unsure("unexpected metadata")
+
+    monkeypatch.setattr(phone_fast, "_REGIONS", {})
+    monkeypatch.setattr(phone_fast, "_plan", refuse)
+    with pytest.raises(phone_fast.Unsure):
+        phone_fast.national("901234567", "UZ")
+    assert phone_fast._REGIONS == {"UZ": None}
+    assert phone._complete("901234567", "UZ") == "998901234567"
+    assert normalize_phone("8 90 123 45 67", "UZ") == ("998901234567", True)

@@ -15,13 +15,16 @@ tests/unit/test_normalize_phone_fast.py compares every answer with the library's
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, REGION_CODE_FOR_NON_GEO_ENTITY, PhoneMetadata
 from phonenumbers.phonemetadata import PhoneNumberDesc
 
 Number = tuple[int, str]  # (country calling code, national significant number)
+T = TypeVar("T")
 
 MIN_NSN_DIGITS = 2  # libphonenumber's _MIN_LENGTH_FOR_NSN
 MAX_NSN_DIGITS = 17  # libphonenumber's _MAX_LENGTH_FOR_NSN
@@ -66,8 +69,10 @@ class _Code:
 
 _CODE_TEXTS = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}
 _CODE_SIZES = range(1, MAX_CODE_DIGITS + 1)
-_REGIONS: dict[str, _Plan] = {}  # at most one per supported region
-_CODES: dict[int, _Code] = {}  # at most one per known calling code
+# Built on first use, at most one per supported region and per known calling code. None: the
+# metadata did not fit (built once, then the library answers).
+_REGIONS: dict[str, _Plan | None] = {}
+_CODES: dict[int, _Code | None] = {}
 
 
 def digits_only(text: str) -> bool:
@@ -214,18 +219,30 @@ def _valid_in(plan: _Plan, nsn: str) -> bool:
 
 def _region(region: str) -> _Plan:
     plan = _REGIONS.get(region)
+    if plan is None and region not in _REGIONS and region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        plan = _REGIONS[region] = _or_none(lambda: _plan(metadata))
     if plan is None:
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise Unsure(region)
-        plan = _REGIONS[region] = _plan(PhoneMetadata.metadata_for_region(region, None))
+        raise Unsure(region)
     return plan
 
 
 def _code(code: int) -> _Code:
+    """A known calling code's tables (callers check it is in COUNTRY_CODE_TO_REGION_CODE)."""
     found = _CODES.get(code)
+    if found is None and code not in _CODES:
+        regions = COUNTRY_CODE_TO_REGION_CODE[code]
+        found = _CODES[code] = _or_none(lambda: _build_code(code, regions))
     if found is None:
-        found = _CODES[code] = _build_code(code, COUNTRY_CODE_TO_REGION_CODE[code])
+        raise Unsure(code)
     return found
+
+
+def _or_none(build: Callable[[], T]) -> T | None:
+    try:
+        return build()
+    except Unsure:
+        return None
 
 
 def _build_code(code: int, regions: tuple[str, ...]) -> _Code:
