@@ -47,7 +47,7 @@ class Caller:
     init_data: str | None = None  # header X-Telegram-Init-Data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # never changed; frozen would cost a setattr call per field, per event
 class EventResult:
     """The outcome for one event of an accepted request."""
 
@@ -118,8 +118,11 @@ class Ingestor:
         findings: list[Finding] = []
         checked = [self._checked(item, caller, now_s) for item in items]
         checked = await self._stitcher.stitch(checked, now_s=now_s)
+        info = (
+            None if caller.source is DEV_SOURCE else _source_info(caller.source, None, self._plan)
+        )
         for index, (item, path) in enumerate(zip(checked, paths, strict=True)):
-            outcome = self._prepare(item, path, caller, now_s)
+            outcome = self._prepare(item, path, caller, now_s, info)
             if isinstance(outcome, _Ready):
                 ready.append((index, outcome))
             elif isinstance(outcome, Observed):
@@ -188,18 +191,18 @@ class Ingestor:
         return enrich.enrich_item(checked, caller.facts, now_s=now_s)
 
     def _prepare(
-        self, item: object, path: str, caller: Caller, now_s: float
+        self, item: object, path: str, caller: Caller, now_s: float, info: SourceInfo | None = None
     ) -> _Ready | Observed | list[Finding]:
-        """A checked item (``_checked``, then stitched) as a stored event, or its findings."""
+        """A checked item (``_checked``, then stitched) as a stored event, or its findings;
+        ``info`` is the mapping's view of the caller when it is the same for every item."""
         lifecycle = self.lifecycle
         if lifecycle is not None and _is_mapping(item) and lifecycle.is_activity(item):
             observed = lifecycle.read(item, source=caller.source, now_s=now_s)
             return [f.under(path) for f in observed] if isinstance(observed, list) else observed
-        mapped = to_meta_event(
-            item, self._plan, source=_source_info(caller.source, item, self._plan), now_s=now_s
-        )
+        source = info if info is not None else _source_info(caller.source, item, self._plan)
+        mapped = to_meta_event(item, self._plan, source=source, now_s=now_s)
         mapped_findings = [f.under(path) for f in mapped.findings] if mapped.findings else []
-        if not mapped.ok:
+        if mapped_findings and not mapped.ok:
             return mapped_findings
         prepared = pipeline.prepare(mapped.event, now_s=now_s, options=self._options)
         pipeline_findings = (
@@ -221,16 +224,14 @@ class Ingestor:
         """The stored events of a prepared event: one per pixel its routes name."""
         default = source.pixel_id or self._default_pixel
         routes = self._settings.routes
-        pixels = (
-            pixels_for(
-                routes,
-                source=source.name,
-                plan_key=mapped.plan_key,
-                event_name=prepared.payload["event_name"],
-                default=default,
-            )
-            if routes
-            else (default,)
+        if not routes:
+            return _Ready(self._new_event(mapped, prepared, source, warnings, default), warnings)
+        pixels = pixels_for(
+            routes,
+            source=source.name,
+            plan_key=mapped.plan_key,
+            event_name=prepared.payload["event_name"],
+            default=default,
         )
         first, *copies = [self._new_event(mapped, prepared, source, warnings, p) for p in pixels]
         return _Ready(first, warnings, tuple(copies))

@@ -46,7 +46,7 @@ OUTBOX_STATUSES = frozenset({Status.QUEUED, Status.RETRY, Status.LEASED})
 """Statuses of events that are still on their way to Meta (the outbox depth counts these)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # never changed; frozen would cost a setattr call per field, per event
 class NewEvent:
     """An event accepted at ingest, ready to store: ``payload`` is Meta's wire event, hashed."""
 
