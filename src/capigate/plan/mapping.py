@@ -141,7 +141,7 @@ def _usual(item: dict[str, Any], plan: Plan, source: SourceInfo, now_s: float) -
     user = item.get("user", _NOTHING)
     properties = item.get("properties", _NOTHING)
     context = item.get("context", _NOTHING)
-    if rule is None or not (_plain(user) and _plain(properties) and _plain(context)):
+    if rule is None or not _plain(user, properties, context):
         return None
     action_source = _usual_action_source(item, rule, source, properties)
     event_time = item.get("event_time")
@@ -171,8 +171,13 @@ def _usual(item: dict[str, Any], plan: Plan, source: SourceInfo, now_s: float) -
     return Mapped(event, name, (), test_event_code)
 
 
-def _plain(section: object) -> bool:
-    return type(section) is dict or section is _NOTHING
+def _plain(user: object, properties: object, context: object) -> bool:
+    """Whether each section is a plain dict or absent."""
+    return (
+        (type(user) is dict or user is _NOTHING)
+        and (type(properties) is dict or properties is _NOTHING)
+        and (type(context) is dict or context is _NOTHING)
+    )
 
 
 def _usual_action_source(
@@ -284,20 +289,22 @@ def _usual_custom_data(
     context: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """``_custom_data`` when it has no finding to give, else None."""
-    out: dict[str, Any] = {}
-    for name in rule.custom_fields:
-        value = properties.get(name)
-        if value is None or value == "":
-            value = context.get(name)
-            if value is None or value == "":
-                continue
-        out[name] = value
+    if rule.custom_field_set.isdisjoint(context):  # the usual context: no field to fall back on
+        fields = rule.custom_fields
+        out = {name: v for name in fields if (v := properties.get(name)) is not None and v != ""}
+    else:
+        out = {}
+        for name in rule.custom_fields:
+            value = _section_value(properties, context, name)
+            if value is not None:
+                out[name] = value
     declared = rule.declared
-    undeclared = {name: v for name, v in properties.items() if name not in declared}
-    if undeclared and policy != "keep":
-        return None
-    out.update(undeclared)
-    out.update(rule.custom_constants)
+    if not declared.issuperset(properties):
+        if policy != "keep":
+            return None
+        out.update({name: v for name, v in properties.items() if name not in declared})
+    if rule.custom_constants:
+        out.update(rule.custom_constants)
     return out
 
 

@@ -102,11 +102,13 @@ class PlanEvent:
     description: str = ""
     id_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
     declared: frozenset[str] = field(init=False, repr=False, compare=False)
+    custom_field_set: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id_fields", template_fields(self.event_id))
         names = {*self.required, *self.optional, *self.custom_fields}
         object.__setattr__(self, "declared", frozenset(names))
+        object.__setattr__(self, "custom_field_set", frozenset(self.custom_fields))
 
     def allows(self, source: SourceInfo) -> bool:
         """Whether ``source`` may send this event."""
