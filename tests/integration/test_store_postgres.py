@@ -102,7 +102,9 @@ async def test_unreachable_server_is_a_store_error() -> None:
 async def test_both_dialects_build_the_same_schema(
     store: PostgresStore, url: str, tmp_path: Path
 ) -> None:
-    """SQLite and PostgreSQL migrations create the same tables, columns and indexes."""
+    """SQLite and PostgreSQL migrations create the same tables, columns and indexes, but for
+    the payload: SQLite keeps it in marketing_event_payloads (id, payload), out of the rows its
+    leases and acknowledgements rewrite (0008); PostgreSQL in marketing_events."""
     lite = SQLiteStore(str(tmp_path / "schema.db"))
     await lite.migrate()
     await lite.close()
@@ -130,5 +132,7 @@ async def test_both_dialects_build_the_same_schema(
             " AND indexname NOT LIKE '%pkey'"
         )
         pg_indexes = {r[0] for r in await cur.fetchall()}
-    assert lite_columns == pg_columns
+    payloads = {("marketing_event_payloads", "id"), ("marketing_event_payloads", "payload")}
+    assert payloads <= lite_columns
+    assert (lite_columns - payloads) | {("marketing_events", "payload")} == pg_columns
     assert lite_indexes == pg_indexes

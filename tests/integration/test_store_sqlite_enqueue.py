@@ -11,7 +11,13 @@ import pytest
 from capigate.clock import FrozenClock
 from capigate.store import NewEvent
 from capigate.store.sqlite import SQLiteStore
-from capigate.store.sqlite_enqueue import INSERT_CHUNKS, INSERT_COLUMNS, insert_sql
+from capigate.store.sqlite_enqueue import (
+    INSERT_CHUNKS,
+    INSERT_COLUMNS,
+    PAYLOAD_AT,
+    insert_sql,
+    payload_sql,
+)
 
 T0 = 1_763_800_000.0
 
@@ -82,11 +88,25 @@ async def _holders(store: SQLiteStore, ids: list[int]) -> list[tuple[str, str, o
 
 @pytest.mark.parametrize("count", INSERT_CHUNKS)
 def test_insert_statement_numbers_every_parameter_once(count: int) -> None:
-    """One VALUES row per event, 11 parameters and the row's time each, within 999."""
+    """One VALUES row per event, 10 parameters and the row's time each, within 999; each row's
+    payload parameter is bound but left out (its own table stores it, migration 0008), and the
+    last row's time is the highest number, so the statement takes the rows' values as they
+    are."""
     statement = insert_sql(count)
     numbers = {int(n) for n in re.findall(r"\?(\d+)", statement)}
     width = len(INSERT_COLUMNS) + 1
-    assert numbers == set(range(1, count * width + 1))
+    payloads = {row * width + PAYLOAD_AT + 1 for row in range(count)}
+    assert numbers == set(range(1, count * width + 1)) - payloads
+    assert max(numbers) == count * width
     assert statement.count("'queued'") == count
     assert count * width <= 999
     assert ("RETURNING" in statement) == (count > 1)  # one row: the cursor tells its fate
+
+
+@pytest.mark.parametrize("count", INSERT_CHUNKS)
+def test_payload_statement_pairs_each_id_with_its_payload(count: int) -> None:
+    """One (id, payload) pair of parameters per event, numbered in order, within 999."""
+    statement = payload_sql(count)
+    pairs = re.findall(r"\(\?(\d+), \?(\d+)\)", statement)
+    assert [(int(a), int(b)) for a, b in pairs] == [(2 * i + 1, 2 * i + 2) for i in range(count)]
+    assert 2 * count <= 999

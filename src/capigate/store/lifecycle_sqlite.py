@@ -16,7 +16,7 @@ import orjson
 
 from capigate.errors import StoreError
 from capigate.lifecycle import UserState
-from capigate.store import rows
+from capigate.store import rows, sqlite_enqueue
 from capigate.store.base import EnqueueResult, NewEvent
 from capigate.store.lifecycle import queries, state_from_row, state_params
 
@@ -102,7 +102,9 @@ def _save(
 def _insert(event: dict[str, Any], conn: sqlite3.Connection) -> EnqueueResult:
     row = conn.execute(Q["insert_derived_event"], event).fetchone()
     if row is not None:
-        return EnqueueResult("queued", int(row[0]))
+        stored = int(row[0])
+        conn.execute(sqlite_enqueue.payload_sql(1), (stored, event["payload"]))
+        return EnqueueResult("queued", stored)
     original = conn.execute(Q["find_derived_original"], event).fetchone()
     if original is None:
         raise StoreError(f"dedup key {rows.dedup_key(event)} conflicts but has no event")

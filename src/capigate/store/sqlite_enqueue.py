@@ -6,7 +6,8 @@ size from the connection's statement cache, each under SQLite's oldest variable 
 Results keep the one-at-a-time semantics: an event whose key was already stored, or came
 earlier in the same call, is a duplicate of the event that holds the key. The calls that meet
 in one group commit run as one (``enqueue_all``): a single event per request costs a share of
-one statement, not a savepoint and a statement of its own.
+one statement, not a savepoint and a statement of its own. The payloads of the stored events
+follow in multi-row INSERTs into their own table (migration 0008), keyed by the ids returned.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from capigate.errors import StoreError
 from capigate.store import sql
@@ -26,10 +27,16 @@ INSERT_COLUMNS = (
     "test_event_code", "payload", "match_score", "warnings",
 )  # fmt: skip
 INSERT_CHUNKS = (64, 16, 4, 1)  # rows per statement: 64 x 12 = 768 variables at most
+PAYLOAD_AT = INSERT_COLUMNS.index("payload")  # kept in marketing_event_payloads (0008)
+# The payloads of the events insert_event stored, in the same transaction: {rows} is one
+# (?id, ?payload) pair of numbered parameters per event. SQLite's own statement: postgres.sql
+# keeps the payload in the event's row and names the same queries as sqlite.sql.
+PAYLOAD_INSERT = "INSERT INTO marketing_event_payloads (id, payload) VALUES {rows}"
 NO_WARNINGS = "[]"
 
 Key = tuple[str, str, str]  # (pixel_id, event_name, event_id): the first three columns
 Row = tuple[Any, ...]  # one event's values in INSERT_COLUMNS order, then the time it came
+T = TypeVar("T")
 
 
 def insert_row(event: NewEvent, dump: Callable[[Any], str], now_s: float) -> Row:
@@ -67,6 +74,7 @@ def enqueue(rows: Sequence[Row], conn: sqlite3.Connection) -> list[EnqueueResult
             stored.update((found[1:], found[0]) for found in cursor)
         elif cursor.rowcount == 1 and cursor.lastrowid is not None:
             stored[chunk[0][:3]] = cursor.lastrowid
+    _insert_payloads([(id_, firsts[key][PAYLOAD_AT]) for key, id_ in stored.items()], conn)
     results = []
     for row in rows:
         key = row[:3]
@@ -82,8 +90,9 @@ def insert_sql(count: int) -> str:
     """The ``insert_event`` statement for ``count`` rows, with numbered parameters (for one row,
     without its RETURNING clause)."""
     width = len(INSERT_COLUMNS) + 1  # the row's time is its last parameter
+    columns = [column for column in range(width - 1) if column != PAYLOAD_AT]
     values = (
-        "(" + ", ".join(f"?{row * width + column + 1}" for column in range(width - 1))
+        "(" + ", ".join(f"?{row * width + column + 1}" for column in columns)
         + ", 'queued'" + f", ?{row * width + width}" * 3 + ")"
         for row in range(count)
     )  # fmt: skip
@@ -91,7 +100,20 @@ def insert_sql(count: int) -> str:
     return statement if count > 1 else statement[: statement.index("RETURNING")].rstrip()
 
 
-def _chunks(rows: list[Row]) -> Iterator[list[Row]]:
+@cache
+def payload_sql(count: int) -> str:
+    """``PAYLOAD_INSERT`` for ``count`` (id, payload) pairs."""
+    values = (f"(?{2 * row + 1}, ?{2 * row + 2})" for row in range(count))
+    return PAYLOAD_INSERT.format(rows=", ".join(values))
+
+
+def _insert_payloads(pairs: list[tuple[int, str]], conn: sqlite3.Connection) -> None:
+    """Store the payloads of the events just inserted, keyed by their ids."""
+    for chunk in _chunks(pairs):
+        conn.execute(payload_sql(len(chunk)), [value for pair in chunk for value in pair])
+
+
+def _chunks(rows: list[T]) -> Iterator[list[T]]:
     start = 0
     while start < len(rows):
         size = next(size for size in INSERT_CHUNKS if size <= len(rows) - start)

@@ -58,15 +58,16 @@ RETURNING owner
 DELETE FROM lifecycle_scheduler WHERE name = :name AND owner = :owner
 
 -- name: insert_derived_event
--- One derived event into the outbox, in the save's transaction (the same row as enqueue
--- makes); no row comes back when its dedup key is active (a source sent it already).
+-- One derived event into the outbox, in the save's transaction (the same rows as enqueue
+-- makes); no row comes back when its dedup key is active (a source sent it already). Its
+-- payload goes into marketing_event_payloads under the id returned (migration 0008).
 INSERT INTO marketing_events (
     pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
-    test_event_code, payload, match_score, warnings, status, next_attempt_at,
+    test_event_code, match_score, warnings, status, next_attempt_at,
     created_at, updated_at)
 VALUES (
     :pixel_id, :event_name, :event_id, :event_time, :action_source,
-    :source, :plan_key, :test_event_code, :payload, :match_score,
+    :source, :plan_key, :test_event_code, :match_score,
     :warnings, 'queued', :now, :now, :now)
 ON CONFLICT DO NOTHING
 RETURNING id

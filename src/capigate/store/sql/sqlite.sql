@@ -25,13 +25,14 @@ INSERT INTO capigate_migrations (version, name, applied_at) VALUES (:version, :n
 
 -- name: insert_event
 -- Store events unless their dedup key is active; returns (id, key) of each event stored, no
--- row for a duplicate. {rows} is one VALUES row per event: its 11 numbered parameters (pixel_id
--- to warnings, as listed here), 'queued', and three times its 12th parameter, the time now.
--- One row runs without the RETURNING clause: the cursor's rowcount and lastrowid tell its fate,
--- and SQLite skips the temporary table that RETURNING fills.
+-- row for a duplicate. {rows} is one VALUES row per event: its numbered parameters of pixel_id
+-- to warnings as listed here (the event's payload parameter, between test_event_code and
+-- match_score, is skipped: sqlite_enqueue.PAYLOAD_INSERT stores it), 'queued', and three times its last
+-- parameter, the time now. One row runs without the RETURNING clause: the cursor's rowcount
+-- and lastrowid tell its fate, and SQLite skips the temporary table that RETURNING fills.
 INSERT INTO marketing_events (
     pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
-    test_event_code, payload, match_score, warnings, status, next_attempt_at,
+    test_event_code, match_score, warnings, status, next_attempt_at,
     created_at, updated_at)
 VALUES {rows}
 ON CONFLICT DO NOTHING
@@ -103,9 +104,10 @@ RETURNING id
 -- name: leased_events
 -- What delivery needs of the records with these ids (a JSON array), by id: the fields of
 -- LeasedEvent in order, so each row becomes one by position.
-SELECT id, pixel_id, nullif(test_event_code, '') AS test_event_code, event_time, action_source,
-    attempts, payload
-FROM marketing_events WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+SELECT e.id, e.pixel_id, nullif(e.test_event_code, '') AS test_event_code, e.event_time,
+    e.action_source, e.attempts, p.payload
+FROM marketing_events AS e CROSS JOIN marketing_event_payloads AS p ON p.id = e.id
+WHERE e.id IN (SELECT value FROM json_each(:ids)) ORDER BY e.id
 
 -- name: ack
 UPDATE marketing_events
@@ -146,13 +148,19 @@ SET status = 'queued', attempts = 0, next_attempt_at = :now, updated_at = :now,
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'dead'
 
 -- name: get_event
-SELECT * FROM marketing_events WHERE id = :id
+-- The full record: the event's row and its payload (CROSS JOIN: SQLite keeps the tables in
+-- this order, the payload found by id for each event row).
+SELECT marketing_events.*, p.payload
+FROM marketing_events CROSS JOIN marketing_event_payloads AS p ON p.id = marketing_events.id
+WHERE marketing_events.id = :id
 
 -- name: list_events
--- {filters} is filled from a fixed list of "AND column = :column" terms.
-SELECT * FROM marketing_events
-WHERE id < :before_id {filters}
-ORDER BY id DESC
+-- {filters} is filled from a fixed list of "AND column = :column" terms (no column of
+-- marketing_event_payloads shares their names).
+SELECT marketing_events.*, p.payload
+FROM marketing_events CROSS JOIN marketing_event_payloads AS p ON p.id = marketing_events.id
+WHERE marketing_events.id < :before_id {filters}
+ORDER BY marketing_events.id DESC
 LIMIT :limit
 
 -- name: count_by_status
