@@ -47,14 +47,16 @@ async def _run(settings: Settings, *, once: bool) -> None:
             delivery = DeliveryWorker(
                 store, clients, settings=settings.worker, lifecycle=lifecycle
             )  # the lifecycle's timeouts (Drop_Off) run in the worker too
-            click.echo(_banner(settings, delivery.worker_id), err=True)
             if once:
+                click.echo(_banner(settings, delivery.worker_id), err=True)
                 while await delivery.run_once():
                     pass
                 return
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, delivery.stop)
+            # After the handlers: once the banner shows, a SIGTERM stops the worker cleanly.
+            click.echo(_banner(settings, delivery.worker_id), err=True)
             await delivery.run()
     finally:
         await store.close()
