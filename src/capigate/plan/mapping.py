@@ -167,7 +167,7 @@ def _usual(item: dict[str, Any], plan: Plan, source: SourceInfo, now_s: float) -
         event["custom_data"] = custom_data
     _urls(context, event)
     test_event_code = context.get("test_event_code")
-    test_event_code = test_event_code if type(test_event_code) is str else None
+    test_event_code = test_event_code if isinstance(test_event_code, str) else None
     return Mapped(event, name, (), test_event_code)
 
 
