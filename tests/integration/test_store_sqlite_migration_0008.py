@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from capigate.cli import cli
 from capigate.store import migrations, sql
 from capigate.store.sqlite import SQLiteStore, _statements
+from tests.integration.test_store_sqlite_migration_0007 import ROWS, T0
 
-T0 = 1_763_800_000.0
 STEP = "0008_event_payloads"
 INDEXES = {
     "marketing_events_dedup",
@@ -34,22 +34,6 @@ INSERT INTO marketing_events ({COLUMNS}, payload)
 VALUES (?, 'Lead', ?, 1763800000, 'website', 'web', ?, ?, 7, ?, ?, ?, ?, ?, ?,
         ?, ?, ?, ?, ?, ?, ?, ?)
 """
-ROWS = [  # pixel, event_id, plan_key, test code, warnings, status, attempts, next, owner,
-    # lease expiry, created, updated, delivered, error, response, reason, dedup_active
-    ("1", "q", "k", "", "[]", "queued", 0, T0, None, None, T0, T0, None, None, None, None, 1),
-    ("1", "l", None, "T1", "[]", "leased", 0, T0 + 60, "w", T0 + 60, T0, T0, None, None,
-     None, None, 1),
-    ("2", "d", "k", "", '[{"rule":"x"}]', "delivered", 1, None, "w", None, T0, T0 + 1, T0 + 1,
-     None, '{"events_received":1}', None, 1),
-    ("2", "r", "k", "", "[]", "retry", 2, T0 + 30, "w", None, T0, T0 + 2, None, '{"c":1}',
-     None, None, 1),
-    ("3", "x", "k", "", "[]", "dead", 5, None, "w", None, T0, T0 + 3, None, '{"c":2}', None,
-     None, 1),
-    ("3", "e", "k", "", "[]", "expired", 0, None, None, None, T0, T0 + 4, None, None, None,
-     "too_old", 0),
-    ("3", "e", "k", "", "[]", "queued", 0, T0, None, None, T0 + 5, T0 + 5, None, None, None,
-     None, 1),  # the same key again: the first one's dedup key was purged
-]  # fmt: skip
 
 
 def _payload(row: tuple[object, ...]) -> str:
