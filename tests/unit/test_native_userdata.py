@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from capigate.errors import InvalidField
 from capigate.normalize import memo, normalize_user_data, userdata
 from capigate.normalize.dates import MAX_BIRTH_YEAR, MONTH_FIRST_REGIONS
-from capigate.normalize.fields import TEXT_RULES
+from capigate.normalize.fields import TEXT_RULES, hash_phone
 from capigate.normalize.keys import USER_DATA_ORDER
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
@@ -66,8 +66,19 @@ def reference(key: str, value: str, region: str | None) -> str | None:
         except InvalidField:
             return None
     if key == "ph":
-        return userdata._by_phone_rule(value, region)
+        return _phone_reference(value, region)
     return userdata._by_rule(key, value, region, MAX_YEAR)
+
+
+def _phone_reference(value: str, region: str | None) -> str | None:
+    """``ph`` on the short way: its hash when its country code is known, else None."""
+    if not value.isascii() or not (text := value.strip()):
+        return None
+    try:
+        hashed, has_country_code = hash_phone(text, region)
+    except InvalidField:
+        return None
+    return hashed if has_country_code else None
 
 
 def decide(key: str, value: str, region: str | None) -> str | None:

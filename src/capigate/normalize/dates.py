@@ -42,7 +42,9 @@ _TWO_DIGIT_YEAR = re.compile(
     rf"\d{{1,2}}{_SEP}\d{{1,2}}{_SEP}\d{{2}}|\d{{2}}{_SEP}\d{{1,2}}{_SEP}\d{{1,2}}"
 )
 _TOKENS = re.compile(r"[^\W\d_]+|\d+")
-_FILLER = frozenset({"st", "nd", "rd", "th", "of", "the", "г", "года", "год", "yil", "yilda", "y"})
+FILLER_WORDS = frozenset(
+    {"st", "nd", "rd", "th", "of", "the", "г", "года", "год", "yil", "yilda", "y"}
+)
 
 _MONTH_WORDS = (
     ("january", "jan", "январь", "января", "янв", "yanvar", "январ"),
@@ -58,7 +60,7 @@ _MONTH_WORDS = (
     ("november", "nov", "ноябрь", "ноября", "ноя", "noyabr", "ноябр"),
     ("december", "dec", "декабрь", "декабря", "дек", "dekabr", "декабр"),
 )
-_MONTHS = {word: number for number, words in enumerate(_MONTH_WORDS, 1) for word in words}
+MONTHS = {word: number for number, words in enumerate(_MONTH_WORDS, 1) for word in words}
 
 
 def normalize_birth_date(
@@ -98,8 +100,8 @@ def _parse(value: str, region: str | None) -> tuple[int, int, int]:
 
 
 def _parse_words(value: str) -> tuple[int, int, int]:
-    tokens = [token for token in _TOKENS.findall(value) if token not in _FILLER]
-    months = [_MONTHS[token] for token in tokens if token in _MONTHS]
+    tokens = [token for token in _TOKENS.findall(value) if token not in FILLER_WORDS]
+    months = [MONTHS[token] for token in tokens if token in MONTHS]
     numbers = [token for token in tokens if token.isdecimal()]
     years = [int(token) for token in numbers if len(token) == 4]
     days = [int(token) for token in numbers if len(token) <= 2]

@@ -20,13 +20,13 @@ _FEMALE = (
     "f", "female", "woman", "women", "girl", "feminine", "mrs", "ms", "miss", "she",
     "ж", "жен", "женский", "женщина", "девочка", "ayol", "аёл", "qiz", "қиз",
 )  # fmt: skip
-_GENDERS = {lookup_key(word): "m" for word in _MALE} | {lookup_key(word): "f" for word in _FEMALE}
+GENDERS = {lookup_key(word): "m" for word in _MALE} | {lookup_key(word): "f" for word in _FEMALE}
 
 
 @lru_cache(maxsize=256)
 def normalize_gender(text: str) -> str:
     """``m`` or ``f``, or InvalidField(``ge``, ``gender_unknown``)."""
-    code = _GENDERS.get(lookup_key(require("ge", trim(text), "gender")))
+    code = GENDERS.get(lookup_key(require("ge", trim(text), "gender")))
     if code is None:
         raise InvalidField("ge", "gender_unknown", "gender must be f or m (or a word for them)")
     return code

@@ -38,7 +38,8 @@ def _folded(table: dict[str, str]) -> dict[str, str]:
 
 
 @cache
-def _country_table() -> dict[str, str]:
+def country_table() -> dict[str, str]:
+    """Country names, alpha-3 codes and aliases (lookup keys) to lowercase alpha-2."""
     table: dict[str, str] = {}
     for country in pycountry.countries:
         code = country.alpha_2.lower()
@@ -50,19 +51,19 @@ def _country_table() -> dict[str, str]:
     return table
 
 
-_STATE_TABLE = _folded(STATE_CODES)
+STATE_TABLE = _folded(STATE_CODES)  # US state and Canadian province names (folded) to codes
 
 
 def state_code(letters: str) -> str | None:
     """The 2-letter code of a US state, DC, a US territory or a Canadian province, else None."""
-    return _STATE_TABLE.get(fold_accents(letters))
+    return STATE_TABLE.get(fold_accents(letters))
 
 
 @lru_cache(maxsize=1024)
 def normalize_country(text: str) -> str:
     """Lowercase ISO 3166-1 alpha-2, or InvalidField(``country``, ``country_unknown``)."""
     key = require("country", lookup_key(trim(text)), "country")
-    code = _country_table().get(key)
+    code = country_table().get(key)
     if code is None:
         raise InvalidField("country", "country_unknown", "not an ISO 3166-1 country name or code")
     return code

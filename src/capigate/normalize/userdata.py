@@ -28,10 +28,10 @@ from typing import Any
 from capigate.errors import InvalidField
 from capigate.findings import Finding, warning
 from capigate.normalize import memo
-from capigate.normalize.dates import _FILLER, _MONTHS, MAX_BIRTH_YEAR, MONTH_FIRST_REGIONS
+from capigate.normalize.dates import FILLER_WORDS, MAX_BIRTH_YEAR, MONTH_FIRST_REGIONS, MONTHS
 from capigate.normalize.fields import TEXT_RULES, hash_phone, hash_text, prepared
-from capigate.normalize.gender import _GENDERS
-from capigate.normalize.geo import _STATE_TABLE, _country_table
+from capigate.normalize.gender import GENDERS
+from capigate.normalize.geo import STATE_TABLE, country_table
 from capigate.normalize.keys import HASHED_ORDER, USER_DATA_ORDER
 
 SPEC_SECTION = "§3.1"
@@ -179,7 +179,7 @@ def normalize_user_data(
 _PLAIN, _DIGEST, _RULE = 0, 1, 2  # how a key's value is looked up on the short way
 # Key sequences of known keys only (short strings), so the memory stays small and bounded.
 MAX_CACHED_PLANS = 1 << 14
-Plan = tuple[tuple[str, int, Callable[[str], str] | None], ...]
+Plan = tuple[str, ...]  # the keys in Meta's order
 _plans: dict[tuple[str, ...], Plan] = {}
 
 
@@ -193,30 +193,12 @@ def _short_way(
     if not plan:
         return None
     found: dict[str, Any] = {}
-    result: str | None
-    for key, kind, rule in plan:
+    for key in plan:
         value = raw[key]
         if type(value) is not str:
             return None
-        if rule is not None:  # a rule of the text alone (TEXT_RULES), one call deep
-            if not value.isascii() or not (text := value.strip()):
-                return None
-            try:
-                result = rule(text)
-            except InvalidField:
-                return None
-        else:
-            table = tables[key]
-            memo_key: object = memo.digest(value) if kind == _DIGEST else value
-            result = table.get(memo_key)
-            if result is None:
-                if key == "ph":  # a phone may come with a warning
-                    result = _by_phone_rule(value, region)
-                else:
-                    result = _by_rule(key, value, region, max_year)
-                if result is not None:
-                    memo.remember(table, memo_key, result)
-        if result is None:
+        result = _field(key, value, region, max_year, tables)
+        if result is None or type(result) is tuple:  # a phone without a country code warns
             return None
         found[key] = result
     return found
@@ -225,9 +207,9 @@ def _short_way(
 def _field(
     key: str, value: str, region: str | None, max_year: int, tables: memo.Tables
 ) -> str | tuple[str] | None:
-    """One value of the short way, for the C short way (``_cuserdata``) when its own rules do not
-    decide: exactly what ``_short_way`` does for it (memo included), except that a phone without
-    a known country code comes as ``(hash,)``: the long way would keep it with a warning."""
+    """One value of the short way (``_short_way``, and the C short way ``_cuserdata`` when its
+    own rules do not decide), memo included; a phone without a known country code comes as
+    ``(hash,)``: the long way keeps it with a warning."""
     kind = _KINDS[key]
     if kind == _RULE:
         if not value.isascii() or not (text := value.strip()):
@@ -266,14 +248,10 @@ def _native_phone(
 
 
 def _plan(keys: tuple[str, ...]) -> Plan:
-    """(key, lookup kind, text rule) in Meta's order, or () when a key is unknown (the long way
-    says so)."""
+    """The keys in Meta's order, or () when a key is unknown (the long way says so)."""
     if not all(key in _RANK for key in keys):
         return ()  # not remembered: unknown keys may be long, and they are rare
-    ordered = sorted(keys, key=_RANK.__getitem__)
-    plan = tuple(
-        (key, _KINDS[key], TEXT_RULES.get(key) if _KINDS[key] == _RULE else None) for key in ordered
-    )
+    plan = tuple(sorted(keys, key=_RANK.__getitem__))
     if len(_plans) >= MAX_CACHED_PLANS:
         _plans.clear()
     _plans[keys] = plan
@@ -299,7 +277,7 @@ def _load_native() -> NativeShortWay | None:
         from capigate._cuserdata import normalize, setup
     except ImportError:
         return None
-    setup(_field, memo.remember, _STATE_TABLE, _country_table(), _GENDERS, _MONTHS, _FILLER)
+    setup(_field, memo.remember, STATE_TABLE, country_table(), GENDERS, MONTHS, FILLER_WORDS)
     return normalize
 
 
@@ -340,20 +318,6 @@ def _long_way(
             ctx = _Context(region, max_birth_year, [])
         ctx.settle(found, key, value, table, memo_key)
     return _in_order(found), ctx.findings if ctx is not None else []
-
-
-def _by_phone_rule(value: str, region: str | None) -> str | None:
-    """``ph`` of an ASCII value known to carry its country code; None for the long way (which
-    warns about a number without one)."""
-    if value.isascii():
-        text = value.strip()
-        if text:
-            try:
-                hashed, has_country_code = _phone_hash(text, region)
-            except InvalidField:
-                return None
-            return hashed if has_country_code else None
-    return None
 
 
 def _by_rule(key: str, value: str, region: str | None, max_year: int) -> str | None:
