@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
-from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -16,19 +14,9 @@ from capigate.errors import StoreError
 from capigate.store import NewEvent, Status
 from capigate.store.sqlite import SQLiteStore
 from capigate.store.sqlite_threads import Mergeable, Writer, connect
+from tests.writer_kit import held as _held
 
 T0 = 1_763_800_000.0
-
-
-def _held(writer: Writer) -> tuple[Awaitable[None], threading.Event, threading.Event]:
-    """A job that keeps the writer busy until ``gate`` is set, so later jobs form one group."""
-    entered, gate = threading.Event(), threading.Event()
-
-    def hold(_: sqlite3.Connection) -> None:
-        entered.set()
-        gate.wait(10)
-
-    return asyncio.ensure_future(writer.run(hold)), entered, gate
 
 
 class _Recorder:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from capigate.errors import StoreError
 from capigate.store.sqlite_threads import Writer, connect
+from tests.writer_kit import held as _held
 
 
 class _FailingCommit(sqlite3.Connection):
@@ -20,17 +21,6 @@ class _FailingCommit(sqlite3.Connection):
         if sql == "COMMIT":
             raise sqlite3.OperationalError("database or disk is full")
         return super().execute(sql, *args)
-
-
-def _held(writer: Writer) -> tuple[Awaitable[None], threading.Event, threading.Event]:
-    """A job that keeps the writer busy until ``gate`` is set, so later jobs form one group."""
-    entered, gate = threading.Event(), threading.Event()
-
-    def hold(_: sqlite3.Connection) -> None:
-        entered.set()
-        gate.wait(10)
-
-    return asyncio.ensure_future(writer.run(hold)), entered, gate
 
 
 def _value(n: int) -> Callable[[sqlite3.Connection], int]:
