@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from capigate.cli import cli
 from capigate.store import migrations, sql
-from capigate.store.sqlite import SQLiteStore, _statements
-from tests.integration.test_store_sqlite_migration_0007 import ROWS, T0
+from capigate.store.sqlite import SQLiteStore
+from tests.integration.test_store_sqlite_migration_0007 import ROWS, T0, _apply, _schema
 
 STEP = "0008_event_payloads"
 INDEXES = {
@@ -46,13 +46,7 @@ def _database_at_0007(path: Path) -> None:
     """A database migrated to 0007 by the released steps, holding a row of every status."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute(sql.load("sqlite")["create_migrations_table"])
-    for migration in migrations.load("sqlite")[:7]:
-        for statement in _statements(migration.sql):
-            conn.execute(statement)
-        conn.execute(
-            "INSERT INTO capigate_migrations VALUES (?, ?, ?)",
-            (migration.version, migration.name, T0),
-        )
+    _apply(conn, migrations.load("sqlite")[:7])
     conn.executemany(INSERT_AT_0007, [(*row, _payload(row)) for row in ROWS])
     conn.close()
 
@@ -66,15 +60,6 @@ def _payloads(path: Path) -> list[tuple[object, ...]]:
     with sqlite3.connect(path) as conn:
         query = "SELECT id, payload FROM marketing_event_payloads ORDER BY id"
         return conn.execute(query).fetchall()
-
-
-def _schema(path: Path) -> dict[str, str]:
-    with sqlite3.connect(path) as conn:
-        found = conn.execute(
-            "SELECT name, sql FROM sqlite_master"
-            " WHERE tbl_name = 'marketing_events' AND sql IS NOT NULL"
-        ).fetchall()
-    return dict(found)
 
 
 async def _migrated(path: Path) -> SQLiteStore:
