@@ -452,13 +452,15 @@ static PyObject *sha256_of_str(PyObject *text) {
 
 static PyObject *states, *countries, *genders, *months, *fillers; /* set by setup() */
 
+/* The letters of t in out (MAX_TEXT_BYTES), or 0 when t is too long or has none (undecided). */
+static Py_ssize_t letters_of(const char *t, Py_ssize_t n, char *out) {
+    return n > MAX_TEXT_BYTES ? 0 : squeeze(t, n, KEEP_ALPHA, out);
+}
+
 /* names.normalize_state: letters; a US state or Canadian province name becomes its code. */
 static PyObject *rule_state(const char *t, Py_ssize_t n) {
     char letters[MAX_TEXT_BYTES];
-    if (n > MAX_TEXT_BYTES) {
-        return UNDECIDED;
-    }
-    Py_ssize_t len = squeeze(t, n, KEEP_ALPHA, letters);
+    Py_ssize_t len = letters_of(t, n, letters);
     if (len == 0) {
         return UNDECIDED;
     }
@@ -472,10 +474,7 @@ static PyObject *rule_state(const char *t, Py_ssize_t n) {
 /* geo.normalize_country and gender.normalize_gender: the letters looked up in their table. */
 static PyObject *rule_lookup(const char *t, Py_ssize_t n, PyObject *table) {
     char letters[MAX_TEXT_BYTES];
-    if (n > MAX_TEXT_BYTES) {
-        return UNDECIDED;
-    }
-    Py_ssize_t len = squeeze(t, n, KEEP_ALPHA, letters);
+    Py_ssize_t len = letters_of(t, n, letters);
     if (len == 0) {
         return UNDECIDED;
     }
