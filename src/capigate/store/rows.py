@@ -85,7 +85,8 @@ _by_position: Callable[[Iterable[Any]], LeasedEvent] = partial(tuple.__new__, Le
 
 
 def leased_events(records: Iterable[Sequence[Any]]) -> list[LeasedEvent]:
-    """``LeasedEvent`` values from rows of the dialect's ``lease_records`` columns.
+    """``LeasedEvent`` values from rows of the lease queries' columns (SQLite ``leased_events``,
+    PostgreSQL ``lease_group``).
 
     Those columns are the fields in order, ``test_event_code`` already ``NULL`` for ``''`` and
     the payload as JSON text, so each row becomes a record by position, no Python code per row.
