@@ -16,13 +16,16 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
+from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope
 
 from capigate import enrich
 from capigate.errors import AuthError, StoreError
 from capigate.ingest import Caller, EventResult, NotAllowed, Rejected
 from capigate.sources import Source
 from capigate.web import body, examples
+from capigate.web.answer import Answer
 from capigate.web.gateway import Gateway
 from capigate.web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from capigate.web.problems import Problem, Refused, finding_dict, invalid_events
@@ -70,34 +73,38 @@ router = APIRouter()
     tags=["ingest"],
 )
 async def ingest(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
+    return (await answer(request.app.state.gateway, request.scope, request.receive)).response()
+
+
+async def answer(gateway: Gateway, scope: Scope, receive: Receive) -> Answer:
+    """The ingest route's answer to one request: 202 with results, or a problem document."""
     try:
-        results, source = await _ingest(gateway, request)
+        results, source = await _ingest(gateway, scope, receive)
     except Refused as refused:
-        gateway.metrics.inc("capigate_ingest_rejected_total", reason=refused.reason)
-        gateway.metrics.inc("capigate_ingest_requests_total", code=str(refused.problem.status))
+        gateway.ingest_rejected.inc(refused.reason)
+        gateway.ingest_requests.inc(str(refused.problem.status))
         log.info("ingest refused", extra={"fields": _refusal_fields(refused)})
-        return refused.problem.response()
+        return refused.problem.answer()
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
     for status, count in counts.items():
-        gateway.metrics.inc(
-            "capigate_ingest_events_total", count, source=source.name, status=status
-        )
-    gateway.metrics.inc("capigate_ingest_requests_total", code="202")
-    body = {"results": [_result_dict(r) for r in results]}
-    return Response(orjson.dumps(body), status_code=202, media_type="application/json")
+        gateway.ingest_events.inc(source.name, status, amount=count)
+    gateway.ingest_requests.inc("202")
+    return Answer(202, orjson.dumps({"results": [_result_dict(r) for r in results]}))
 
 
-async def _ingest(gateway: Gateway, request: Request) -> tuple[list[EventResult], Source]:
-    headers = body.header_map(request.scope)  # decoded once, not on every lookup
-    source = _authenticate(gateway, request, headers)
+async def _ingest(
+    gateway: Gateway, scope: Scope, receive: Receive
+) -> tuple[list[EventResult], Source]:
+    headers = body.header_map(scope)  # decoded once, not on every lookup
+    peer = _peer(scope)
+    source = _authenticate(gateway, scope, headers, peer)
     await _check_backpressure(gateway)
-    raw = await body.read_body(request, gateway.settings.max_body_bytes, headers)
+    raw = await body.read_body(receive, gateway.settings.max_body_bytes, headers)
     items, prefix = body.items(body.parse(raw))
     needs_ip = source.is_browser or source.request_context  # rate limit, enrichment
-    client_ip = _client_ip(gateway, request, headers) if needs_ip else None
+    client_ip = _client_ip(gateway, scope, headers, peer) if needs_ip else None
     now_s = gateway.clock()
     wait_s = gateway.registry.rate_limit(source, client_ip, now_s, len(items))
     if wait_s > 0:
@@ -128,7 +135,9 @@ async def _ingest(gateway: Gateway, request: Request) -> tuple[list[EventResult]
     return results, source
 
 
-def _authenticate(gateway: Gateway, request: Request, headers: Mapping[str, str]) -> Source:
+def _authenticate(
+    gateway: Gateway, scope: Scope, headers: Mapping[str, str], peer: str | None
+) -> Source:
     authorization = headers.get("authorization")
     bearer = None
     if authorization is not None:
@@ -141,8 +150,7 @@ def _authenticate(gateway: Gateway, request: Request, headers: Mapping[str, str]
         bearer = token.strip()
     public_key = None
     if bearer is None:
-        public_key = headers.get(KEY_HEADER) or request.query_params.get("key")
-    peer = _peer(request)
+        public_key = headers.get(KEY_HEADER) or QueryParams(scope["query_string"]).get("key")
     try:
         return gateway.registry.authenticate(
             bearer=bearer, public_key=public_key, origin=headers.get("origin"), peer_ip=peer
@@ -162,24 +170,24 @@ async def _check_backpressure(gateway: Gateway) -> None:
             503, "store-unavailable", "The store is unavailable; retry later.", retry_after_s=retry
         )
         raise Refused(problem, "store_unavailable") from None
-    gateway.metrics.set("capigate_outbox_depth", depth)
     high_water = gateway.settings.outbox_high_water
     if depth >= high_water:
         detail = f"The outbox holds {depth} events (high-water mark {high_water}); retry later."
         raise Refused(Problem(503, "backpressure", detail, retry_after_s=retry), "backpressure")
 
 
-def _client_ip(gateway: Gateway, request: Request, headers: Mapping[str, str]) -> str | None:
-    peer = _peer(request)
+def _client_ip(
+    gateway: Gateway, scope: Scope, headers: Mapping[str, str], peer: str | None
+) -> str | None:
     forwarded = None
     if FORWARDED_HEADER in headers:  # every X-Forwarded-For line, joined
-        forwarded = ",".join(body.header_values(request.scope, FORWARDED_HEADER)) or None
+        forwarded = ",".join(body.header_values(scope, FORWARDED_HEADER)) or None
     return enrich.client_ip(peer, forwarded, gateway.settings.trusted_proxies)
 
 
-def _peer(request: Request) -> str | None:
+def _peer(scope: Scope) -> str | None:
     """The socket's remote address (``request.client`` builds a new tuple on every read)."""
-    client = request.scope.get("client")
+    client = scope.get("client")
     return client[0] if client else None
 
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
-from starlette.types import Scope
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope
 
 from capigate.findings import error
 from capigate.web.problems import Problem, Refused, malformed_json, too_large
@@ -35,12 +35,9 @@ def header_values(scope: Scope, name: str) -> list[str]:
     return [value.decode("latin-1") for key, value in scope["headers"] if key == raw]
 
 
-async def read_body(
-    request: Request, limit: int, headers: Mapping[str, str] | None = None
-) -> bytes:
+async def read_body(receive: Receive, limit: int, headers: Mapping[str, str]) -> bytes:
     """The raw body, at most ``limit`` bytes (413 otherwise); only identity encoding.
-    ``headers`` are the request's (``header_map``), if already decoded."""
-    headers = request.headers if headers is None else headers
+    ``headers`` are the request's by lower-case name (``header_map`` or starlette's)."""
     if headers.get("content-encoding", "identity").lower() != "identity":
         raise Refused(
             malformed_json("Content-Encoding is not supported; send plain JSON"), "malformed_json"
@@ -52,7 +49,7 @@ async def read_body(
     size = 0
     more = True
     while more:  # Request.stream(), without an async generator per request
-        message = await request.receive()
+        message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         if message["type"] != "http.request":
@@ -68,12 +65,11 @@ async def read_body(
 
 def parse(body: bytes) -> Any:
     """The JSON document of ``body`` (400 when empty or not JSON)."""
-    if not body.strip():
-        raise Refused(malformed_json("the body is empty"), "malformed_json")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise Refused(malformed_json(exc.msg), "malformed_json") from None
+        reason = "the body is empty" if not body.strip() else exc.msg
+        raise Refused(malformed_json(reason), "malformed_json") from None
 
 
 def items(document: Any) -> tuple[list[Any], str]:

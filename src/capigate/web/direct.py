@@ -38,16 +38,16 @@ def takes(scope: Scope, *, cors: bool) -> bool:
 async def serve(app: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
     """Run the ingest endpoint for a request that ``takes`` accepted."""
     scope["app"] = app
-    request = Request(scope, receive)
     try:
-        response = await api.ingest(request)
+        answer = await api.answer(app.state.gateway, scope, receive)
     except Exception as exc:
         handler = app.exception_handlers.get(Exception)
         if handler is not None:
+            request = Request(scope, receive)
             failure = await cast(_ErrorHandler, handler)(request, exc)
             await failure(scope, receive, send)
         raise
-    await response(scope, receive, send)
+    await answer.send(send)
 
 
 def telemetry_enabled(app: FastAPI) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from capigate.clock import Clock
@@ -12,7 +12,7 @@ from capigate.ingest import Ingestor
 from capigate.settings import Settings
 from capigate.sources import SourceRegistry
 from capigate.store import Store
-from capigate.web.metrics import Metrics
+from capigate.web.metrics import Counter, Metrics
 from capigate.worker.loop import DeliveryWorker
 from capigate.worker.service import delivery_metrics, delivery_report
 
@@ -31,6 +31,16 @@ class Gateway:
     metrics: Metrics
     clock: Clock
     worker: DeliveryWorker | None = None  # the in-process delivery worker, if serve runs one
+    # The ingest route's counters: by (source, status), by (code,), by (reason,).
+    ingest_events: Counter = field(init=False)
+    ingest_requests: Counter = field(init=False)
+    ingest_rejected: Counter = field(init=False)
+
+    def __post_init__(self) -> None:
+        counter = self.metrics.counter
+        self.ingest_events = counter("capigate_ingest_events_total", "source", "status")
+        self.ingest_requests = counter("capigate_ingest_requests_total", "code")
+        self.ingest_rejected = counter("capigate_ingest_rejected_total", "reason")
 
     async def readiness(self) -> dict[str, Any]:
         """``/readyz``: ready unless the store is unreachable or the outbox is too deep."""

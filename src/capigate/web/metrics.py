@@ -65,6 +65,10 @@ class Metrics:
         """Set a gauge."""
         self._values[name][tuple(sorted(labels.items()))] = float(value)
 
+    def counter(self, name: str, *label_names: str) -> Counter:
+        """``name``'s series by the values of ``label_names``, for hot paths (``Counter``)."""
+        return Counter(self._values[name], label_names)
+
     def value(self, name: str, **labels: str) -> float:
         """The current value of one series (0.0 if never recorded)."""
         return self._values[name].get(tuple(sorted(labels.items())), 0.0)
@@ -78,6 +82,25 @@ class Metrics:
             for labels, value in sorted(self._values[name].items()):
                 lines.append(f"{name}{_format_labels(labels)} {_format_value(value)}")
         return "\n".join(lines) + "\n"
+
+
+class Counter:
+    """One counter's series looked up by label values, their sorted label tuples built once.
+
+    Label values are fixed vocabularies, so the cache stays small.
+    """
+
+    def __init__(self, series: dict[_Labels, float], label_names: tuple[str, ...]) -> None:
+        self._series = series
+        self._names = label_names
+        self._keys: dict[tuple[str, ...], _Labels] = {}
+
+    def inc(self, *values: str, amount: float = 1.0) -> None:
+        """Add ``amount`` to the series with these label values (in ``label_names`` order)."""
+        key = self._keys.get(values)
+        if key is None:
+            key = self._keys[values] = tuple(sorted(zip(self._names, values, strict=True)))
+        self._series[key] = self._series.get(key, 0.0) + amount
 
 
 def _format_labels(labels: _Labels) -> str:

@@ -15,6 +15,7 @@ import orjson
 from starlette.responses import Response
 
 from capigate.findings import Finding
+from capigate.web.answer import Answer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:capigate:problem:"
@@ -64,17 +65,16 @@ class Problem:
 
     def response(self, headers: Mapping[str, str] | None = None) -> Response:
         """The HTTP response carrying this problem."""
+        return self.answer(headers).response()
+
+    def answer(self, headers: Mapping[str, str] | None = None) -> Answer:
+        """The problem as plain values (``Retry-After`` and the 401 challenge included)."""
         all_headers = dict(headers or {})
         if self.retry_after_s is not None:
             all_headers["Retry-After"] = str(self.retry_after_s)
         if self.status == 401:
             all_headers.setdefault("WWW-Authenticate", 'Bearer realm="capigate"')
-        return Response(
-            orjson.dumps(self.document()),
-            status_code=self.status,
-            media_type=PROBLEM_MEDIA_TYPE,
-            headers=all_headers,
-        )
+        return Answer(self.status, orjson.dumps(self.document()), PROBLEM_MEDIA_TYPE, all_headers)
 
 
 class Refused(Exception):

@@ -73,7 +73,8 @@ async def webhook(provider: str, request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     service: WebhookIngestor = request.app.state.webhooks
     try:
-        raw = await body.read_body(request, gateway.settings.max_body_bytes)
+        limit = gateway.settings.max_body_bytes
+        raw = await body.read_body(request.receive, limit, request.headers)
         header = request.headers.get(SIGNATURE_HEADER)
         handled = await service.handle(provider, raw, header, now_s=gateway.clock())
     except Refused as refused:
