@@ -14,7 +14,7 @@ stored warnings keep path and rule, never a message that could quote a value.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeGuard
 
@@ -45,6 +45,10 @@ class Caller:
     source: Source
     facts: enrich.RequestFacts | None = None
     init_data: str | None = None  # header X-Telegram-Init-Data
+    browser: bool = field(init=False)  # source.is_browser, read once, not for every item
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "browser", self.source.is_browser)
 
 
 @dataclass(slots=True)  # never changed; frozen would cost a setattr call per field, per event
@@ -131,7 +135,11 @@ class Ingestor:
                 findings.extend(outcome)
         if findings:
             raise _refusal(findings, self._plan)
-        events = [e for _, r in ready for e in (r.event, *r.copies)]
+        events = (  # routes: copies for more pixels, in a group after their event
+            [e for _, r in ready for e in (r.event, *r.copies)]
+            if self._settings.routes
+            else [r.event for _, r in ready]
+        )
         stored = await self._store.enqueue(events, now_s=now_s)
         if len(events) > len(ready):  # some went to several pixels
             stored = _first_of_each(stored, [1 + len(r.copies) for _, r in ready])
@@ -139,13 +147,26 @@ class Ingestor:
             EventResult(i, res.status, r.event.event_id, r.event.event_name, r.warnings)
             for (i, r), res in zip(ready, stored, strict=True)
         ]
-        if self.lifecycle is not None and ready:  # backfills of once-only derived events
-            sent = [(checked[i], r.event.plan_key) for i, r in ready]
-            await self.lifecycle.note_sent(sent, now_s=now_s)
+        if self.lifecycle is not None:
+            await self._note_sent(self.lifecycle, checked, ready, now_s)
         if not observed:
             return results  # in item order already
         results.extend(await self._record(observed, paths, now_s))
         return sorted(results, key=lambda result: result.index)
+
+    async def _note_sent(
+        self,
+        lifecycle: LifecycleEngine,
+        checked: list[object],
+        ready: list[tuple[int, _Ready]],
+        now_s: float,
+    ) -> None:
+        """Backfills of once-only derived events. Only items of a noted plan key can change a
+        user's state, and most name none: the others are not handed over at all."""
+        noted = lifecycle.config.noted_keys
+        sent = [(checked[i], r.event.plan_key) for i, r in ready if r.event.plan_key in noted]
+        if sent:
+            await lifecycle.note_sent(sent, now_s=now_s)
 
     async def _record(
         self, observed: list[tuple[int, Observed]], paths: list[str], now_s: float
@@ -205,6 +226,8 @@ class Ingestor:
         if mapped_findings and not mapped.ok:
             return mapped_findings
         prepared = pipeline.prepare(mapped.event, now_s=now_s, options=self._options)
+        if not mapped_findings and not prepared.findings:  # the usual clean event
+            return self._ready(mapped, prepared, caller.source, ())
         pipeline_findings = (
             [f.under(path) for f in _item_paths(prepared.findings)] if prepared.findings else []
         )
@@ -246,8 +269,8 @@ class Ingestor:
         if context is not None and _is_mapping(context) and "init_data" in context:
             raw = raw or _text(context.get("init_data"))
             item = {**item, "context": {k: v for k, v in context.items() if k != "init_data"}}
-        if raw is None or (self._telegram_key is None and not caller.source.is_browser):
-            if caller.source.is_browser and _claims_identity(item.get("user")):
+        if raw is None or (self._telegram_key is None and not caller.browser):
+            if caller.browser and _claims_identity(item.get("user")):
                 raise AuthError(
                     f"source {caller.source.name!r} has a browser key: user.telegram_id and "
                     "user.user_id need Telegram initData (context.init_data or "

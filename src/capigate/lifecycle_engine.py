@@ -123,7 +123,8 @@ class LifecycleEngine:
 
     def is_activity(self, item: object) -> bool:
         """Whether ``item`` names an activity rather than a plan key."""
-        name = item.get("event") if isinstance(item, Mapping) else None
+        # type() first: the usual dict skips the ABC check of isinstance(item, Mapping)
+        name = item.get("event") if type(item) is dict or isinstance(item, Mapping) else None
         return isinstance(name, str) and name in self.config.activities
 
     def read(

@@ -43,16 +43,21 @@ class Stitcher:
         """The items with their users' landing-page keys filled in (see the module doc)."""
         if not self._settings.enabled:
             return list(items)
-        events = [item for item in items if _is_mapping(item)]
-        for item in events:
+        landings: list[tuple[Mapping[str, Any], str]] = []  # (item, its landing token)
+        users: list[tuple[Mapping[str, Any], str]] = []  # (item, its Telegram user)
+        for item in items:  # one pass: most items hold neither
+            if not _is_mapping(item):
+                continue
             token = rules.landing_token(item) if _may_hold(item, rules.LANDING_TOKEN) else None
             if token is not None:
-                await self._store.save_landing_session(from_item(item, token, now_s))
-        users = [_telegram_id(item) for item in events]  # linking changes no item
-        for item, user in zip(events, users, strict=True):
-            if user is not None:
-                await self._link(item, user, now_s)
-        return await self._carry(items, {user for user in users if user is not None}, now_s)
+                landings.append((item, token))
+            if (user := _telegram_id(item)) is not None:
+                users.append((item, user))
+        for item, token in landings:
+            await self._store.save_landing_session(from_item(item, token, now_s))
+        for item, user in users:  # linking changes no item
+            await self._link(item, user, now_s)
+        return await self._carry(items, {user for _, user in users}, now_s)
 
     async def carry(self, items: Sequence[object], *, now_s: float) -> list[object]:
         """Step 3 alone: the items with their linked users' keys filled in.
