@@ -6,7 +6,7 @@ sends it as two ASGI messages without building a Response and its header list ea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from starlette.responses import Response
@@ -27,9 +27,10 @@ class Answer(NamedTuple):
         """The same answer as a starlette Response (for FastAPI's stack)."""
         return Response(self.content, self.status, self.headers, self.media_type)
 
-    async def send(self, send: Send) -> None:
+    async def send(self, send: Send, after: Iterable[tuple[bytes, bytes]] = ()) -> None:
         """Send it as ``http.response.start`` and ``http.response.body``, with the headers a
-        starlette Response would give (the extra ones, ``content-length``, ``content-type``)."""
+        starlette Response would give (the extra ones, ``content-length``, ``content-type``),
+        then the raw headers ``after`` (what a middleware would have appended)."""
         raw = (
             [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
             if self.headers
@@ -37,5 +38,6 @@ class Answer(NamedTuple):
         )
         raw.append((b"content-length", b"%d" % len(self.content)))
         raw.append((b"content-type", self.media_type.encode("latin-1")))
+        raw.extend(after)
         await send({"type": "http.response.start", "status": self.status, "headers": raw})
         await send({"type": "http.response.body", "body": self.content})

@@ -47,16 +47,21 @@ log = logging.getLogger("capigate.web")
 
 class GatewayApp(FastAPI):
     """FastAPI that keeps the server's own ``send``, so the mounted emulator can drop sockets,
-    and hands plain ingest POSTs straight to their endpoint (``web.direct``)."""
+    and hands ingest POSTs straight to their endpoint (``web.direct``)."""
 
-    cors = False  # browser sources: the CORS middleware answers requests with an Origin
+    cors_origins: frozenset[str] | None = None  # browser sources: the CORS middleware's origins
     direct = False  # set at start-up unless FastAPI's OpenTelemetry instrumentation is on
+
+    @property
+    def cors(self) -> bool:
+        """Whether the CORS middleware is installed (there are browser sources)."""
+        return self.cors_origins is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope.setdefault(RAW_SEND_KEY, send)
-            if self.direct and direct.takes(scope, cors=self.cors):
-                await direct.serve(self, scope, receive, send)
+            if self.direct and direct.takes(scope):
+                await direct.serve(self, scope, receive, send, cors=self.cors_origins)
                 return
         await super().__call__(scope, receive, send)
 
@@ -116,8 +121,8 @@ def create_app(
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(Exception, _internal_problem)
     origins = sorted({o for s in settings.sources if s.is_browser for o in s.origins})
-    app.cors = bool(origins)
     if origins:
+        app.cors_origins = frozenset(origins)
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
