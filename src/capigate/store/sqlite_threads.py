@@ -1,12 +1,18 @@
 """The two threads that talk to SQLite: one writer with group commit, one reader.
 
 The writer owns the only write connection. Jobs that arrive while a transaction is in flight
-wait in a queue and then run together, each in its own savepoint, inside the next
-``BEGIN IMMEDIATE ... COMMIT``: one fsync serves many callers, and each caller's future resolves
-only after the commit that made its work durable. A failing job rolls back to its savepoint
-and fails alone; a failing commit fails the whole group. Adjacent ``Mergeable`` jobs of one
-kind run as one job (many requests' events in one INSERT); if that fails, each runs again
-alone, so that a failure still reaches only its own caller.
+wait in a queue and then run together inside the next ``BEGIN IMMEDIATE ... COMMIT``: one
+fsync serves many callers, and each caller's future resolves only after the commit that made
+its work durable. A failing job fails alone: it rolls back to a savepoint taken before it, and
+a failing commit fails the whole group. Adjacent ``Mergeable`` jobs of one kind run as one job
+(many requests' events in one INSERT); if that fails, each runs again alone in its own
+savepoint, so that a failure still reaches only its own caller.
+
+The group's first run (a job, or a merged run) takes no savepoint: the transaction's start is
+the same point, so on failure the writer rolls the transaction back and begins it again.
+Under load a group is one merged enqueue run, and every statement counts: the writer hands
+the GIL back around each SQLite step and may wait a switch interval to take it again while
+the event loop is busy.
 """
 
 from __future__ import annotations
@@ -125,8 +131,9 @@ class Writer:
     def _commit(self, group: list[_Pending]) -> None:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-            outcomes = []
-            for run in _runs([pending.job for pending in group]):
+            first, *rest = _runs([pending.job for pending in group])
+            outcomes = self._first(first)
+            for run in rest:
                 outcomes.extend(self._merged(run) if len(run) > 1 else [self._in_savepoint(run[0])])
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -138,6 +145,24 @@ class Writer:
             return
         self.commits += 1
         _settle([(pending, *outcome) for pending, outcome in zip(group, outcomes, strict=True)])
+
+    def _first(self, run: list[Any]) -> list[tuple[Any, BaseException | None]]:
+        """Run the group's first run with no savepoint: on failure, begin the transaction again
+        and answer as ``_merged`` or ``_in_savepoint`` would have."""
+        try:
+            values = (
+                run[0].run_all([job.part for job in run], self._conn)
+                if len(run) > 1
+                else [run[0](self._conn)]
+            )
+        except Exception as exc:
+            if self._conn.in_transaction:  # some errors end the transaction themselves
+                self._conn.execute("ROLLBACK")
+            self._conn.execute("BEGIN IMMEDIATE")
+            if len(run) > 1:
+                return [self._in_savepoint(job) for job in run]  # find whose part fails
+            return [(None, _wrap(exc) if isinstance(exc, sqlite3.Error) else exc)]
+        return [(value, None) for value in values]
 
     def _merged(self, jobs: list[Mergeable[Any, Any]]) -> list[tuple[Any, BaseException | None]]:
         self._conn.execute("SAVEPOINT job")

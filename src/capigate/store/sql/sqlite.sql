@@ -24,25 +24,33 @@ SELECT version FROM capigate_migrations
 INSERT INTO capigate_migrations (version, name, applied_at) VALUES (:version, :name, :now)
 
 -- name: insert_event
--- Store events unless their dedup key is active; returns (id, key) of each event stored, no
--- row for a duplicate. {rows} is one VALUES row per event: its numbered parameters of pixel_id
--- to warnings as listed here (the event's payload parameter, between test_event_code and
--- match_score, is skipped: sqlite_enqueue.PAYLOAD_INSERT stores it), 'queued', and three times its last
--- parameter, the time now. One row runs without the RETURNING clause: the cursor's rowcount
--- and lastrowid tell its fate, and SQLite skips the temporary table that RETURNING fills.
+-- Store events unless their dedup key is active, with the ids the caller chose: ?1 is the id
+-- before the first row (the table's highest, read in the same write transaction) and the k-th
+-- row becomes ?1 + k; ?2 is how many rows are real. {rows} is one VALUES row per event: k, then
+-- its numbered parameters of pixel_id to warnings as listed here (the event's payload
+-- parameter, between test_event_code and match_score, is bound but skipped:
+-- sqlite_enqueue.PAYLOADS_INSERT stores it), then the time now. The rows past ?2 pad the
+-- statement to one of a few sizes and are dropped. No RETURNING clause: each row it returns
+-- costs the writer thread one more step (and a GIL re-take); the rowcount tells whether every
+-- row was stored, and sqlite_enqueue reads which were when not.
 INSERT INTO marketing_events (
-    pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
+    id, pixel_id, event_name, event_id, event_time, action_source, source, plan_key,
     test_event_code, match_score, warnings, status, next_attempt_at,
     created_at, updated_at)
-VALUES {rows}
+SELECT ?1 + column1, column2, column3, column4, column5, column6, column7, column8,
+    column9, column10, column11, 'queued', column12, column12, column12
+FROM (VALUES {rows})
+WHERE column1 <= ?2
 ON CONFLICT DO NOTHING
-RETURNING id, pixel_id, event_name, event_id
 
 -- name: find_original
--- The event that holds an active dedup key.
-SELECT id FROM marketing_events
-WHERE pixel_id = :pixel_id AND event_name = :event_name AND event_id = :event_id
-  AND dedup_active
+-- The events that hold the active dedup keys in :keys, a JSON array of [pixel_id, event_name,
+-- event_id]: one row, a JSON array of [index in :keys, id] pairs, none for a key not held.
+-- CROSS JOIN keeps the keys outer, each found by one seek in the dedup index.
+SELECT json_group_array(json_array(k.key, e.id))
+FROM json_each(:keys) AS k CROSS JOIN marketing_events AS e
+WHERE e.pixel_id = k.value ->> 0 AND e.event_name = k.value ->> 1
+  AND e.event_id = k.value ->> 2 AND e.dedup_active
 
 -- name: first_due_group
 -- The first (pixel_id, test_event_code) group of the outbox in index order, with its
