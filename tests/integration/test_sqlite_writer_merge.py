@@ -123,3 +123,52 @@ async def test_closed_store_still_refuses_enqueue(tmp_path: Path) -> None:
     await store.close()
     with pytest.raises(StoreError):
         await store.enqueue([_event("late")], now_s=T0)
+
+
+def _trace(writer: Writer) -> list[str]:
+    seen: list[str] = []
+    writer._conn.set_trace_callback(seen.append)
+    return seen
+
+
+async def test_the_first_run_of_a_group_takes_no_savepoint(writer: Writer) -> None:
+    """The group's first run writes straight into the transaction; a later job still gets a
+    savepoint of its own."""
+    record = _Recorder()
+    held, entered, gate = _held(writer)
+    await asyncio.to_thread(entered.wait, 10)
+    seen = _trace(writer)
+    jobs = [Mergeable("a", record), Mergeable("b", record)]
+    plain = lambda conn: conn.execute("INSERT INTO t VALUES ('plain')").rowcount  # noqa: E731
+    futures = [asyncio.ensure_future(writer.run(job)) for job in (*jobs, plain)]
+    await asyncio.sleep(0)
+    gate.set()
+    await held
+    assert await asyncio.gather(*futures) == ["A", "B", 1]
+    await writer.close()
+    assert seen[seen.index("BEGIN IMMEDIATE") :] == [
+        "BEGIN IMMEDIATE",
+        "INSERT INTO t VALUES ('a')",
+        "INSERT INTO t VALUES ('b')",
+        "SAVEPOINT job",
+        "INSERT INTO t VALUES ('plain')",
+        "RELEASE job",
+        "COMMIT",
+    ]
+
+
+async def test_a_failing_first_job_fails_alone(writer: Writer, tmp_path: Path) -> None:
+    """When the group's first job fails, the transaction begins again: its writes are gone,
+    its caller gets the error, and the jobs after it commit."""
+    record = _Recorder()
+
+    def bad(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t VALUES ('bad')")
+        raise ValueError("bad")
+
+    commits = writer.commits
+    outcomes = await _grouped(writer, [bad, Mergeable("b", record), Mergeable("c", record)])
+    await writer.close()
+    assert isinstance(outcomes[0], ValueError) and outcomes[1:] == ["B", "C"]
+    assert writer.commits - commits == 2  # the holding job's group, then this one
+    assert _parts(tmp_path / "w.db") == ["b", "c"]

@@ -4,6 +4,7 @@ of statements per group commit."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from capigate.clock import FrozenClock
+from capigate.errors import StoreError
 from capigate.store import EnqueueResult, NewEvent
 from capigate.store.sqlite import SQLiteStore
 from capigate.store.sqlite_enqueue import (
@@ -223,3 +225,26 @@ async def test_duplicates_inside_and_across_calls_of_a_group_take_the_slow_path(
         "BEGIN IMMEDIATE", "SELECT coalesce(max(id),", "INSERT INTO", "SELECT json_group_array(id)",
         "SELECT json_group_array(json_array(k.key,", "INSERT INTO", "COMMIT",
     ]  # fmt: skip
+
+
+async def test_a_failing_call_of_a_group_fails_alone(
+    stores: tuple[SQLiteStore, SQLiteStore],
+) -> None:
+    """An event the table refuses (no event_time) fails its own call: the merged INSERT rolls
+    back and each call runs again alone, the others stored under ids that hold their own
+    payloads."""
+    store, _ = stores
+    broken = dataclasses.replace(_event("broken"), event_time=None)  # type: ignore[arg-type]
+    calls = [[_event("a", marker=1)], [_event("b", marker=2), broken], [_event("c", marker=3)]]
+    held, entered, gate = _held(store._writer)
+    await asyncio.to_thread(entered.wait, 10)
+    futures = [asyncio.ensure_future(store.enqueue(call, now_s=T0)) for call in calls]
+    await asyncio.sleep(0)
+    gate.set()
+    await held
+    first, failed, third = await asyncio.gather(*futures, return_exceptions=True)
+    assert isinstance(failed, StoreError) and "NOT NULL" in str(failed)
+    assert isinstance(first, list) and isinstance(third, list)
+    ids = [first[0].id, third[0].id]
+    assert [marker for _, _, marker in await _holders(store, ids)] == [1, 3]
+    assert [event.event_id for event in await store.list_events()] == ["c", "a"]
