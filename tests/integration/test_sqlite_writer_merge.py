@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -138,9 +139,12 @@ async def test_the_first_run_of_a_group_takes_no_savepoint(writer: Writer) -> No
     held, entered, gate = _held(writer)
     await asyncio.to_thread(entered.wait, 10)
     seen = _trace(writer)
-    jobs = [Mergeable("a", record), Mergeable("b", record)]
-    plain = lambda conn: conn.execute("INSERT INTO t VALUES ('plain')").rowcount  # noqa: E731
-    futures = [asyncio.ensure_future(writer.run(job)) for job in (*jobs, plain)]
+    jobs: list[Callable[[sqlite3.Connection], object]] = [
+        Mergeable("a", record),
+        Mergeable("b", record),
+        lambda conn: conn.execute("INSERT INTO t VALUES ('plain')").rowcount,
+    ]
+    futures = [asyncio.ensure_future(writer.run(job)) for job in jobs]
     await asyncio.sleep(0)
     gate.set()
     await held
