@@ -1024,7 +1024,11 @@ static PyObject *normalize(PyObject *Py_UNUSED(module), PyObject *const *args, P
         keys[k] = key;
         values[k] = value;
     }
+#if PY_VERSION_HEX < 0x030D0000
+    found = _PyDict_NewPresized(PyDict_GET_SIZE(raw)); /* filled without a resize */
+#else
     found = PyDict_New();
+#endif
     if (found == NULL) {
         goto done;
     }

@@ -12,6 +12,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #include <math.h>
 #include <string.h>
@@ -38,9 +39,13 @@ typedef struct {
     PyObject *lead_id_key, *key_points, *pair_bonuses, *quality_type;
     PyObject *official_messaging_names, *messaging_channels, *messaging_identifiers;
     PyObject *quality_fields, *prepared_type, *prepared_fields;
+    PyObject *options_type, *current_year, *memo_tables, *memos, *month_first_regions;
+    PyObject *userdata_globals, *validation_type;
     long max_score;
     Py_ssize_t max_cached_key_sets;
-    int estimate_in_c;  /* points and bonuses sum exactly in doubles: see exact_points */
+    int estimate_in_c;
+    int event_keys_are_fields;  /* event_keys is exactly FIELD_KEYS: see read_fields */
+    Py_ssize_t quality_slots[2], prepared_slots[3];  /* see slot_offsets; 0: none */  /* points and bonuses sum exactly in doubles: see exact_points */
     Py_ssize_t extinfo_length, extinfo_os_index, event_id_max_chars;
     long long milliseconds_above;
     char special_octet[OCTETS];
@@ -58,8 +63,23 @@ static PyObject *s_item_price, *s_advertiser, *s_application, *s_extinfo;
 static PyObject *s_client_ip_address, *s_client_user_agent;
 static PyObject *s_max_age_s, *s_store_max_age_s, *s_future_skew_s, *s_custom_name_style;
 static PyObject *s_require_baseline, *s_messaging_allowlist, *s_strict_names;
+static PyObject *s_default_region, *s_validation, *s_native;
 
 /* ---- small helpers --------------------------------------------------------------------- */
+
+#define WIRE_KEYS 8  /* the usual event: head, URL, user_data, custom_data */
+
+/* An empty dict with room for `keys` entries, so that filling it never resizes it. */
+static PyObject *
+new_dict(Py_ssize_t keys)
+{
+#if PY_VERSION_HEX < 0x030D0000
+    return _PyDict_NewPresized(keys);
+#else
+    (void)keys;
+    return PyDict_New();
+#endif
+}
 
 static int truth_of(PyObject *value);
 
@@ -148,6 +168,53 @@ call_truth(PyObject *callable, PyObject *const *args, size_t nargs)
     return truth;
 }
 
+/* ---- the event's values ----------------------------------------------------------------- */
+
+/* The values of the keys the fast path knows (clean._EVENT_KEYS), read once and held. */
+enum field {
+    F_NAME, F_TIME, F_ID, F_SOURCE, F_URL, F_REFERRER, F_CHANNEL, F_USER_DATA, F_CUSTOM, F_APP,
+    FIELD_COUNT,
+};
+
+static PyObject **const FIELD_KEYS[FIELD_COUNT] = {
+    &s_event_name, &s_event_time, &s_event_id, &s_action_source, &s_event_source_url,
+    &s_referrer_url, &s_messaging_channel, &s_user_data, &s_custom_data, &s_app_data,
+};
+
+static void
+release_fields(PyObject **fields)
+{
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        Py_CLEAR(fields[i]);
+    }
+}
+
+/* fields[i] = event.get(FIELD_KEYS[i]), each a new reference or NULL: 1 when the event has
+ * no other key (event.keys() <= _EVENT_KEYS), 0 when it has, -1 on an error. When the table
+ * holds exactly these keys, the count of those found says it; else the table is asked. */
+static int
+read_fields(PyObject *event, PyObject **fields)
+{
+    Py_ssize_t found = 0;
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        fields[i] = PyDict_GetItemWithError(event, *FIELD_KEYS[i]);
+        if (fields[i] == NULL && PyErr_Occurred()) {
+            release_fields(fields);
+            return -1;
+        }
+        Py_XINCREF(fields[i]);
+        found += fields[i] != NULL;
+    }
+    if (T.event_keys_are_fields) {
+        return found == PyDict_GET_SIZE(event);
+    }
+    int known = keys_within(event, T.event_keys);
+    if (known < 0) {
+        release_fields(fields);
+    }
+    return known;
+}
+
 /* ---- the event head: name, time, id, source -------------------------------------------- */
 
 static int
@@ -180,6 +247,66 @@ option_double(PyObject *options, PyObject *name, double *out)
     return exact;
 }
 
+/* The ValidationOptions last seen (frozen) and what option_double said of its numbers. */
+typedef struct {
+    PyObject *options, *require;  /* strong; require: require_baseline_match */
+    int max_age_ok, store_ok, skew_ok;
+    double max_age_s, store_max_age_s, skew_s;
+} Knobs;
+
+static Knobs K;
+
+static void
+clear_knobs(void)
+{
+    Py_CLEAR(K.options);
+    Py_CLEAR(K.require);
+}
+
+/* 1 when K describes options (read now if it is a new ValidationOptions), 0 when options is
+ * of another type (read it attribute by attribute), -1 on an error. */
+static int
+knobs_of(PyObject *options)
+{
+    if (options == K.options) {
+        return 1;
+    }
+    if ((PyObject *)Py_TYPE(options) != T.validation_type) {
+        return 0;
+    }
+    Knobs knobs = {NULL, NULL, 0, 0, 0, 0.0, 0.0, 0.0};
+    knobs.max_age_ok = option_double(options, s_max_age_s, &knobs.max_age_s);
+    knobs.store_ok = option_double(options, s_store_max_age_s, &knobs.store_max_age_s);
+    knobs.skew_ok = option_double(options, s_future_skew_s, &knobs.skew_s);
+    knobs.require = PyObject_GetAttr(options, s_require_baseline);
+    if (knobs.max_age_ok < 0 || knobs.store_ok < 0 || knobs.skew_ok < 0 || knobs.require == NULL) {
+        Py_XDECREF(knobs.require);
+        return -1;
+    }
+    clear_knobs();
+    knobs.options = Py_NewRef(options);
+    K = knobs;
+    return 1;
+}
+
+/* max_age_s (or physical_store_max_age_s) and future_skew_s as option_double reads them. */
+static int
+window_of(PyObject *options, int store, double *max_age_s, double *skew_s)
+{
+    int known = knobs_of(options);
+    if (known == 1) {
+        *max_age_s = store ? K.store_max_age_s : K.max_age_s;
+        *skew_s = K.skew_s;
+        int ok = store ? K.store_ok : K.max_age_ok;
+        return ok == 1 ? K.skew_ok : ok;
+    }
+    if (known < 0) {
+        return -1;
+    }
+    int ok = option_double(options, store ? s_store_max_age_s : s_max_age_s, max_age_s);
+    return ok == 1 ? option_double(options, s_future_skew_s, skew_s) : ok;
+}
+
 static int
 in_window(PyObject *seconds, int store, PyObject *now, PyObject *options)
 {
@@ -197,10 +324,7 @@ in_window(PyObject *seconds, int store, PyObject *now, PyObject *options)
         ok = fabs(now_s) <= (double)EXACT_DOUBLE_INT;  /* int - int stays exact */
     }
     if (ok == 1) {
-        ok = option_double(options, store ? s_store_max_age_s : s_max_age_s, &max_age_s);
-    }
-    if (ok == 1) {
-        ok = option_double(options, s_future_skew_s, &skew_s);
+        ok = window_of(options, store, &max_age_s, &skew_s);
     }
     if (ok != 1) {
         return ok;
@@ -209,19 +333,13 @@ in_window(PyObject *seconds, int store, PyObject *now, PyObject *options)
     return whole <= T.milliseconds_above && -age_s <= skew_s && age_s <= max_age_s;
 }
 
-/* The wire dict's first four keys, or 0 when the head is not clean. */
+/* The wire dict (presized for the usual keys) with its first four, or 0 when the head is
+ * not clean. */
 static int
-clean_head(PyObject *event, PyObject *now, PyObject *options, PyObject **wire)
+clean_head(PyObject **fields, PyObject *now, PyObject *options, PyObject **wire)
 {
-    int known = keys_within(event, T.event_keys);
-    if (known <= 0) {
-        return known;
-    }
-    PyObject *name, *seconds, *source, *event_id;
-    if (get(event, s_event_name, &name) || get(event, s_event_time, &seconds) ||
-        get(event, s_action_source, &source) || get(event, s_event_id, &event_id)) {
-        return -1;
-    }
+    PyObject *name = fields[F_NAME], *seconds = fields[F_TIME];
+    PyObject *source = fields[F_SOURCE], *event_id = fields[F_ID];
     if (name == NULL || !PyUnicode_CheckExact(name) || seconds == NULL ||
         !PyLong_CheckExact(seconds) || event_id == NULL || !PyUnicode_CheckExact(event_id) ||
         source == NULL || !PyUnicode_CheckExact(source)) {
@@ -235,16 +353,12 @@ clean_head(PyObject *event, PyObject *now, PyObject *options, PyObject **wire)
     if (id_chars == 0 || id_chars > T.event_id_max_chars) {
         return 0;
     }
-    PyObject *head[4] = {name, seconds, event_id, source};  /* held across calls to Python */
-    for (int i = 0; i < 4; i++) {
-        Py_INCREF(head[i]);
-    }
     ok = clean_name(name, options);
     if (ok == 1) {
         ok = in_window(seconds, eq_ascii(source, "physical_store"), now, options);
     }
     if (ok == 1) {
-        *wire = PyDict_New();
+        *wire = new_dict(WIRE_KEYS);
         if (*wire == NULL || PyDict_SetItem(*wire, s_event_name, name) ||
             PyDict_SetItem(*wire, s_event_time, seconds) ||
             PyDict_SetItem(*wire, s_event_id, event_id) ||
@@ -252,9 +366,6 @@ clean_head(PyObject *event, PyObject *now, PyObject *options, PyObject **wire)
             Py_CLEAR(*wire);
             ok = -1;
         }
-    }
-    for (int i = 0; i < 4; i++) {
-        Py_DECREF(head[i]);
     }
     return ok;
 }
@@ -299,12 +410,9 @@ http_url(PyObject *url)
 }
 
 static int
-add_urls(PyObject *event, PyObject *wire, int website)
+add_urls(PyObject **fields, PyObject *wire, int website)
 {
-    PyObject *url, *referrer;
-    if (get(event, s_event_source_url, &url)) {
-        return -1;
-    }
+    PyObject *url = fields[F_URL], *referrer = fields[F_REFERRER];
     if (is_none(url)) {
         if (website) {
             return 0;
@@ -314,7 +422,6 @@ add_urls(PyObject *event, PyObject *wire, int website)
         if (!PyUnicode_CheckExact(url)) {
             return 0;
         }
-        Py_INCREF(url);
         int ok = http_url(url);
         if (ok == 2) {
             ok = call_truth(T.url_match, &url, 1);
@@ -322,13 +429,9 @@ add_urls(PyObject *event, PyObject *wire, int website)
         if (ok == 1 && PyDict_SetItem(wire, s_event_source_url, url)) {
             ok = -1;
         }
-        Py_DECREF(url);
         if (ok != 1) {
             return ok;
         }
-    }
-    if (get(event, s_referrer_url, &referrer)) {
-        return -1;
     }
     if (is_none(referrer)) {
         return 1;
@@ -343,12 +446,8 @@ add_urls(PyObject *event, PyObject *wire, int website)
 }
 
 static int
-add_channel(PyObject *event, PyObject *wire, int messaging)
+add_channel(PyObject *channel, PyObject *wire, int messaging)
 {
-    PyObject *channel;
-    if (get(event, s_messaging_channel, &channel)) {
-        return -1;
-    }
     if (is_none(channel)) {
         return 1;
     }
@@ -559,7 +658,10 @@ user_data_verdict(PyObject *user_data, PyObject *source, PyObject *require_basel
 static int
 user_data_clean(PyObject *user_data, PyObject *source, PyObject *options)
 {
-    PyObject *require = PyObject_GetAttr(options, s_require_baseline);
+    int known = knobs_of(options);
+    PyObject *require = known == 1   ? Py_NewRef(K.require)
+                        : known == 0 ? PyObject_GetAttr(options, s_require_baseline)
+                                     : NULL;
     if (require == NULL) {
         return -1;
     }
@@ -999,21 +1101,6 @@ add_sections(PyObject *custom, PyObject *app, PyObject *wire, int purchase, int 
     return ok == 1 ? set_new(wire, s_app_data, clean) : ok;
 }
 
-static int
-add_data(PyObject *event, PyObject *wire, int purchase, int app_source)
-{
-    PyObject *custom, *app;
-    if (get(event, s_custom_data, &custom) || get(event, s_app_data, &app)) {
-        return -1;
-    }
-    Py_XINCREF(custom);  /* held while cleaners written in Python run */
-    Py_XINCREF(app);
-    int ok = add_sections(custom, app, wire, purchase, app_source);
-    Py_XDECREF(custom);
-    Py_XDECREF(app);
-    return ok;
-}
-
 /* Whether one of keys holds a non-empty string: 1, 0 none holds anything, 2 ask Python. */
 static int
 has_identifier(PyObject *user_data, PyObject *keys)
@@ -1114,15 +1201,14 @@ messaging_clean(PyObject *wire, PyObject *user_data, PyObject *options)
 }
 
 static int
-walk(PyObject *event, PyObject *user_data, PyObject *options, PyObject *wire)
+walk(PyObject **fields, PyObject *user_data, PyObject *options, PyObject *wire)
 {
-    PyObject *source = PyDict_GetItem(wire, s_action_source);  /* set by clean_head */
-    PyObject *name = PyDict_GetItem(wire, s_event_name);
+    PyObject *source = fields[F_SOURCE], *name = fields[F_NAME];  /* held, checked: str */
     int website = eq_ascii(source, "website");
     int messaging = eq_ascii(source, "business_messaging");
-    int ok = add_urls(event, wire, website);
+    int ok = add_urls(fields, wire, website);
     if (ok == 1) {
-        ok = add_channel(event, wire, messaging);
+        ok = add_channel(fields[F_CHANNEL], wire, messaging);
     }
     if (ok == 1) {
         ok = user_data_clean(user_data, source, options);
@@ -1135,7 +1221,8 @@ walk(PyObject *event, PyObject *user_data, PyObject *options, PyObject *wire)
         ok = PyDict_SetItem(wire, s_user_data, user_data) ? -1 : 1;
     }
     if (ok == 1) {
-        ok = add_data(event, wire, eq_ascii(name, "Purchase"), eq_ascii(source, "app"));
+        ok = add_sections(fields[F_CUSTOM], fields[F_APP], wire, eq_ascii(name, "Purchase"),
+                          eq_ascii(source, "app"));
     }
     if (ok == 1 && messaging) {
         ok = messaging_clean(wire, user_data, options);
@@ -1150,11 +1237,18 @@ clean_wire(PyObject *event, PyObject *user_data, PyObject *now, PyObject *option
     if (!PyDict_CheckExact(event) || !PyDict_CheckExact(user_data)) {
         Py_RETURN_NONE;
     }
-    PyObject *wire = NULL;
-    int ok = clean_head(event, now, options, &wire);
-    if (ok == 1) {
-        ok = walk(event, user_data, options, wire);
+    PyObject *wire = NULL, *fields[FIELD_COUNT];
+    int ok = read_fields(event, fields);
+    if (ok < 0) {
+        return NULL;
     }
+    if (ok == 1) {
+        ok = clean_head(fields, now, options, &wire);
+    }
+    if (ok == 1) {
+        ok = walk(fields, user_data, options, wire);
+    }
+    release_fields(fields);
     if (ok == 1) {
         return wire;
     }
@@ -1205,7 +1299,8 @@ exact_points(PyObject *value)
 /* An instance of a frozen dataclass: through its __init__, or, when configure was told that
  * __init__ only sets these fields (names), as object.__new__ and object.__setattr__ would. */
 static PyObject *
-new_record(PyObject *type, PyObject *names, PyObject *const *values, Py_ssize_t count)
+new_record(PyObject *type, PyObject *names, const Py_ssize_t *slots, PyObject *const *values,
+           Py_ssize_t count)
 {
     if (names == Py_None) {
         return PyObject_Vectorcall(type, values, (size_t)count, NULL);
@@ -1214,6 +1309,12 @@ new_record(PyObject *type, PyObject *names, PyObject *const *values, Py_ssize_t 
     PyObject *record = record_type->tp_alloc(record_type, 0);
     if (record == NULL) {
         return NULL;
+    }
+    if (slots[0]) {  /* what the slots' member descriptors would do: store in a fresh slot */
+        for (Py_ssize_t i = 0; i < count; i++) {
+            *(PyObject **)((char *)record + slots[i]) = Py_NewRef(values[i]);
+        }
+        return record;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
         if (PyObject_GenericSetAttr(record, PyTuple_GET_ITEM(names, i), values[i]) < 0) {
@@ -1359,7 +1460,7 @@ new_quality(KeyScan *scan)
     }
     long score = 1 + (long)points;
     PyObject *args[2] = {counted, PyLong_FromLong(score < T.max_score ? score : T.max_score)};
-    PyObject *quality = args[1] == NULL ? NULL : new_record(T.quality_type, T.quality_fields, args, 2);
+    PyObject *quality = args[1] == NULL ? NULL : new_record(T.quality_type, T.quality_fields, T.quality_slots, args, 2);
     Py_XDECREF(args[1]);
     Py_DECREF(counted);
     return quality;
@@ -1438,12 +1539,249 @@ cw_prepare_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
     }
     PyObject *prepared = NULL;
     if (fields[2] != NULL) {
-        prepared = new_record(T.prepared_type, T.prepared_fields, fields, 3);
+        prepared = new_record(T.prepared_type, T.prepared_fields, T.prepared_slots, fields, 3);
     }
     for (int i = 0; i < 3; i++) {
         Py_XDECREF(fields[i]);
     }
     return prepared;
+}
+
+/* ---- prepare: normalize, walk and estimate in one call --------------------------------- */
+
+/* What prepare reads from the Python side besides the event, kept while it stays the same:
+ * the options object (frozen), the day of now_s and its year, and memo._memos' entry for
+ * (default_region, year), which is checked on every call so that a cleared memo is seen. */
+typedef struct {
+    PyObject *options, *default_region, *validation;
+    long long day;
+    PyObject *year;        /* pipeline._current_year(day), NULL before the first call */
+    PyObject *memo_key;    /* (default_region, year) */
+    PyObject *memo_found;  /* memo._memos[memo_key] when last looked: (region, tables) */
+    PyObject *day_first;   /* region is not None and region not in MONTH_FIRST_REGIONS */
+} Settings;
+
+static Settings S;
+
+static void
+clear_settings(void)
+{
+    Py_CLEAR(S.options);
+    Py_CLEAR(S.default_region);
+    Py_CLEAR(S.validation);
+    Py_CLEAR(S.year);
+    Py_CLEAR(S.memo_key);
+    Py_CLEAR(S.memo_found);
+    Py_CLEAR(S.day_first);
+}
+
+/* int(now_s // DAY_S) as Python computes it for a float or an int: 1, or 0 when now_s is
+ * of another type or the result is not a modest whole number (Python then decides). */
+static int
+day_of(PyObject *now, long long *day)
+{
+    const double day_s = 86400.0;
+    if (PyLong_CheckExact(now)) {
+        int overflow = 0;
+        long long seconds = PyLong_AsLongLongAndOverflow(now, &overflow);
+        if (seconds == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (overflow) {
+            return 0;
+        }
+        long long quotient = seconds / 86400, rest = seconds % 86400;
+        *day = quotient - (rest < 0);
+        return 1;
+    }
+    if (!PyFloat_CheckExact(now)) {
+        return 0;
+    }
+    /* float.__floordiv__ (Objects/floatobject.c, _float_div_mod) */
+    double vx = PyFloat_AS_DOUBLE(now), mod = fmod(vx, day_s), div = (vx - mod) / day_s;
+    if (!isfinite(vx)) {
+        return 0;
+    }
+    if (mod && (mod < 0)) {
+        div -= 1.0;
+    }
+    double floordiv = div ? floor(div) : copysign(0.0, vx / day_s);
+    if (div && div - floordiv > 0.5) {
+        floordiv += 1.0;
+    }
+    if (fabs(floordiv) >= (double)EXACT_DOUBLE_INT) {
+        return 0;
+    }
+    *day = (long long)floordiv;
+    return 1;
+}
+
+static int
+settings_of_options(PyObject *options)
+{
+    if (options == S.options) {
+        return 0;
+    }
+    PyObject *region = PyObject_GetAttr(options, s_default_region);
+    PyObject *validation = region == NULL ? NULL : PyObject_GetAttr(options, s_validation);
+    if (validation == NULL) {
+        Py_XDECREF(region);
+        return -1;
+    }
+    Py_XSETREF(S.options, Py_NewRef(options));
+    Py_XSETREF(S.default_region, region);
+    Py_XSETREF(S.validation, validation);
+    Py_CLEAR(S.memo_found);
+    return 0;
+}
+
+static int
+settings_of_day(long long day)
+{
+    if (S.year != NULL && day == S.day) {
+        return 0;
+    }
+    PyObject *number = PyLong_FromLongLong(day);
+    PyObject *year = number == NULL ? NULL : PyObject_Vectorcall(T.current_year, &number, 1, NULL);
+    Py_XDECREF(number);
+    if (year == NULL) {
+        return -1;
+    }
+    Py_XSETREF(S.year, year);
+    S.day = day;
+    Py_CLEAR(S.memo_found);
+    return 0;
+}
+
+/* memo.tables(default_region, year), read from memo._memos while it holds the same entry. */
+static int
+settings_of_memo(void)
+{
+    if (S.memo_found != NULL) {
+        PyObject *found = PyDict_GetItemWithError(T.memos, S.memo_key);
+        if (found == S.memo_found) {
+            return 0;
+        }
+        if (found == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    PyObject *args[2] = {S.default_region, S.year};
+    PyObject *found = PyObject_Vectorcall(T.memo_tables, args, 2, NULL);
+    if (found == NULL) {
+        return -1;
+    }
+    if (!PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) != 2) {
+        Py_DECREF(found);
+        PyErr_SetString(PyExc_TypeError, "memo.tables must give (region, tables)");
+        return -1;
+    }
+    PyObject *region = PyTuple_GET_ITEM(found, 0);
+    int month_first = region == Py_None ? 1 : PySequence_Contains(T.month_first_regions, region);
+    PyObject *key = month_first < 0 ? NULL : PyTuple_Pack(2, S.default_region, S.year);
+    if (key == NULL) {
+        Py_DECREF(found);
+        return -1;
+    }
+    Py_XSETREF(S.memo_key, key);
+    Py_XSETREF(S.memo_found, found);
+    Py_XSETREF(S.day_first, Py_NewRef(month_first ? Py_False : Py_True));
+    return 0;
+}
+
+/* normalize_user_data's short way in C for a dict (the function normalize.userdata uses,
+ * None when it uses the pure one): the new user_data, or Py_None (new) for the long way. */
+static PyObject *
+normalized(PyObject *raw, PyObject *now, PyObject *options)
+{
+    PyObject *normalize = PyDict_GetItemWithError(T.userdata_globals, s_native);
+    if (normalize == NULL || normalize == Py_None) {
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    long long day;
+    int ok = day_of(now, &day);
+    if (ok != 1) {
+        return ok < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    if (settings_of_options(options) || settings_of_day(day) || settings_of_memo()) {
+        return NULL;
+    }
+    Py_INCREF(normalize);
+    PyObject *found = S.memo_found;  /* held: the call may replace S's references */
+    Py_INCREF(found);
+    PyObject *year = Py_NewRef(S.year), *day_first = Py_NewRef(S.day_first);
+    PyObject *args[5] = {raw, PyTuple_GET_ITEM(found, 0), year, PyTuple_GET_ITEM(found, 1),
+                         day_first};
+    PyObject *user_data = PyObject_Vectorcall(normalize, args, 5, NULL);
+    Py_DECREF(normalize);
+    Py_DECREF(found);
+    Py_DECREF(year);
+    Py_DECREF(day_first);
+    if (user_data != NULL && !PyDict_CheckExact(user_data)) {
+        Py_SETREF(user_data, Py_NewRef(Py_None));  /* (dict,) warns: the long way says so */
+    }
+    return user_data;
+}
+
+/* pipeline.prepare of an event that needs no finding: Prepared(wire, (), estimate), or None
+ * for the Python function (any other event, options of another type, no C normalize). */
+static PyObject *
+cw_prepare(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!ready(args, nargs, 3, "prepare")) {
+        return NULL;
+    }
+    PyObject *event = args[0], *now = args[1], *options = args[2], *raw;
+    if (!PyDict_CheckExact(event) || (PyObject *)Py_TYPE(options) != T.options_type) {
+        Py_RETURN_NONE;
+    }
+    if (get(event, s_user_data, &raw)) {
+        return NULL;
+    }
+    if (raw == NULL || !PyDict_CheckExact(raw)) {
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(raw);
+    PyObject *user_data = normalized(raw, now, options);
+    Py_DECREF(raw);
+    if (user_data == NULL || user_data == Py_None) {
+        return user_data;
+    }
+    PyObject *validation = Py_NewRef(S.validation);
+    PyObject *fields[3] = {clean_wire(event, user_data, now, validation), NULL, NULL};
+    Py_DECREF(validation);
+    PyObject *prepared = fields[0];
+    if (fields[0] != NULL && fields[0] != Py_None) {
+        fields[1] = PyTuple_New(0);
+        fields[2] = estimate(user_data);
+        prepared = fields[2] == NULL ? NULL
+                                     : new_record(T.prepared_type, T.prepared_fields, T.prepared_slots, fields, 3);
+        for (int i = 0; i < 3; i++) {
+            Py_XDECREF(fields[i]);
+        }
+    }
+    Py_DECREF(user_data);
+    return prepared;
+}
+
+static int take(PyObject *tables, const char *name, PyObject **slot, int (*check)(PyObject *));
+static int is_type(PyObject *o);
+static int is_callable(PyObject *o);
+static int is_dict(PyObject *o);
+static int is_frozenset(PyObject *o);
+
+static int
+take_settings(PyObject *tables)
+{
+    clear_settings();
+    clear_knobs();
+    return take(tables, "options_type", &T.options_type, is_type) ||
+           take(tables, "current_year", &T.current_year, is_callable) ||
+           take(tables, "memo_tables", &T.memo_tables, is_callable) ||
+           take(tables, "memos", &T.memos, is_dict) ||
+           take(tables, "month_first_regions", &T.month_first_regions, is_frozenset) ||
+           take(tables, "userdata_globals", &T.userdata_globals, is_dict) ||
+           take(tables, "validation_type", &T.validation_type, is_type);
 }
 
 /* ---- configure ------------------------------------------------------------------------- */
@@ -1461,11 +1799,15 @@ clear_tables(void)
         &T.quality_memo, &T.estimate, &T.normalized_checks, &T.check_text, &T.check_app_only,
         &T.check_id, &T.check_client_ip, &T.no_check, &T.lead_id_key, &T.key_points, &T.pair_bonuses, &T.quality_type,
         &T.official_messaging_names, &T.messaging_channels, &T.messaging_identifiers,
-        &T.quality_fields, &T.prepared_type, &T.prepared_fields,
+        &T.quality_fields, &T.prepared_type, &T.prepared_fields, &T.options_type,
+        &T.current_year, &T.memo_tables, &T.memos, &T.month_first_regions,
+        &T.userdata_globals, &T.validation_type,
     };
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         Py_CLEAR(*refs[i]);
     }
+    clear_settings();
+    clear_knobs();
     configured = 0;
 }
 
@@ -1548,6 +1890,37 @@ take_octets(PyObject *tables)
 
 /* A dataclass (tables[name + "_type"]) and its field names, or None when C must call it
  * (tables[name + "_fields"]). */
+/* Where each field of a slots dataclass lives in its instances, when every one is a plain
+ * writable object slot (a member descriptor of T_OBJECT_EX, as __slots__ makes): else
+ * slots[0] = 0 and new_record sets the fields through object.__setattr__. */
+static int
+slot_offsets(PyObject *type, PyObject *fields, Py_ssize_t *slots, Py_ssize_t count)
+{
+    slots[0] = 0;
+    if (fields == Py_None) {
+        return 0;
+    }
+    Py_ssize_t found[3] = {0, 0, 0};
+    for (Py_ssize_t i = 0; i < count && i < 3; i++) {
+        PyObject *descr = PyObject_GetAttr(type, PyTuple_GET_ITEM(fields, i));
+        if (descr == NULL) {
+            return -1;
+        }
+        if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+            PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+            if (member->type == T_OBJECT_EX && !(member->flags & READONLY) && member->offset > 0) {
+                found[i] = member->offset;
+            }
+        }
+        Py_DECREF(descr);
+        if (!found[i]) {
+            return 0;
+        }
+    }
+    memcpy(slots, found, (size_t)count * sizeof *slots);
+    return 0;
+}
+
 static int
 take_record(PyObject *tables, const char *name, PyObject **type, PyObject **fields, Py_ssize_t count)
 {
@@ -1586,7 +1959,8 @@ take_points(PyObject *tables)
         return -1;
     }
     T.max_score = (long)max_score;
-    if (take_record(tables, "quality", &T.quality_type, &T.quality_fields, 2)) {
+    if (take_record(tables, "quality", &T.quality_type, &T.quality_fields, 2) ||
+        slot_offsets(T.quality_type, T.quality_fields, T.quality_slots, 2)) {
         return -1;
     }
     int exact = PyTuple_CheckExact(T.pair_bonuses);
@@ -1619,6 +1993,18 @@ take_hextets(PyObject *tables)
         T.public_hextet[i] = flags[i] != 0;
     }
     return 0;
+}
+
+/* Whether clean._EVENT_KEYS holds exactly the keys of FIELD_KEYS (read_fields counts). */
+static int
+fields_are_event_keys(void)
+{
+    int same = PySet_GET_SIZE(T.event_keys) == FIELD_COUNT;
+    for (int i = 0; same == 1 && i < FIELD_COUNT; i++) {
+        same = PySet_Contains(T.event_keys, *FIELD_KEYS[i]);
+    }
+    T.event_keys_are_fields = same == 1;
+    return same < 0 ? -1 : 0;
 }
 
 static int
@@ -1655,6 +2041,7 @@ take_all(PyObject *tables)
         take(tables, "messaging_channels", &T.messaging_channels, is_frozenset) ||
         take(tables, "messaging_identifiers", &T.messaging_identifiers, is_dict) ||
         take_record(tables, "prepared", &T.prepared_type, &T.prepared_fields, 3) ||
+        slot_offsets(T.prepared_type, T.prepared_fields, T.prepared_slots, 3) ||
         take(tables, "quality_memo", &T.quality_memo, is_dict) ||
         take(tables, "estimate", &T.estimate, is_callable) ||
         take(tables, "normalized_checks", &T.normalized_checks, is_dict) ||
@@ -1668,7 +2055,7 @@ take_all(PyObject *tables)
         take_size(tables, "extinfo_os_version_index", &T.extinfo_os_index) ||
         take_size(tables, "event_id_max_chars", &T.event_id_max_chars) ||
         take_size(tables, "milliseconds_above", &milliseconds_above) || take_octets(tables) || take_hextets(tables) ||
-        take_points(tables)) {
+        take_points(tables) || take_settings(tables)) {
         return -1;
     }
     if (T.extinfo_os_index < 0 || T.extinfo_os_index >= T.extinfo_length) {
@@ -1676,7 +2063,7 @@ take_all(PyObject *tables)
         return -1;
     }
     T.milliseconds_above = milliseconds_above;
-    return 0;
+    return fields_are_event_keys();
 }
 
 static PyObject *
@@ -1720,6 +2107,8 @@ intern_names(void)
         {&s_require_baseline, "require_baseline_match"},
         {&s_messaging_allowlist, "messaging_allowlist"},
         {&s_strict_names, "strict_messaging_names"},
+        {&s_default_region, "default_region"}, {&s_validation, "validation"},
+        {&s_native, "_native"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (*names[i].slot == NULL) {
@@ -1739,6 +2128,8 @@ static PyMethodDef methods[] = {
      "clean_wire(event, user_data, now_s, options) -> dict | None: as the Python one."},
     {"prepare_clean", (PyCFunction)(void (*)(void))cw_prepare_clean, METH_FASTCALL,
      "prepare_clean(event, user_data, now_s, options, findings) -> Prepared | None."},
+    {"prepare", (PyCFunction)(void (*)(void))cw_prepare, METH_FASTCALL,
+     "prepare(event, now_s, options) -> Prepared | None: pipeline.prepare of a clean event."},
     {"estimate", cw_estimate, METH_O,
      "estimate(user_data) -> MatchQuality: capigate.quality.estimate, memo read in C."},
     {NULL, NULL, 0, NULL},

@@ -29,7 +29,8 @@ from typing import Any
 
 from capigate.findings import Finding, error
 from capigate.models import parse_wire
-from capigate.normalize import normalize_user_data
+from capigate.normalize import memo, normalize_user_data, userdata
+from capigate.normalize.dates import MONTH_FIRST_REGIONS
 from capigate.normalize.phone import check_region
 from capigate.quality import MatchQuality, estimate, plain_init_fields
 from capigate.quality import native_tables as quality_tables
@@ -100,6 +101,15 @@ def prepare(event: Any, *, now_s: float, options: PipelineOptions = DEFAULT_OPTI
     ``event`` is a JSON object in Meta's shape whose ``user_data`` holds raw values under
     Meta's key names (``em``, ``ph``, ...); anything else is reported, never raised.
     """
+    if _prepare_native is not None:  # the common clean event, all in C (or None)
+        prepared = _prepare_native(event, now_s, options)
+        if prepared is not None:
+            return prepared
+    return _prepare(event, now_s, options)
+
+
+def _prepare(event: Any, now_s: float, options: PipelineOptions) -> Prepared:
+    """``prepare`` in Python: the reference, and the way of every event C leaves to it."""
     if type(event) is not dict and not isinstance(event, Mapping):
         message = "an event must be a JSON object"
         return Prepared({}, (error("$", "event_not_object", message, "§2"),), estimate({}))
@@ -179,27 +189,44 @@ def _prepare_pure(
 PrepareClean = Callable[
     [dict[str, Any], dict[str, Any], float, ValidationOptions, list[Finding]], Prepared | None
 ]
+PrepareNative = Callable[[Any, float, PipelineOptions], Prepared | None]
 
 
-def _load_native() -> PrepareClean | None:
-    """``capigate._cwire`` (the fast path in C) configured with the Python tables, if built."""
+def _load_native() -> tuple[PrepareClean, PrepareNative] | None:
+    """``capigate._cwire`` (the fast path in C) configured with the Python tables, if built:
+    its ``prepare_clean`` and its ``prepare`` (the whole of ``prepare`` for a clean event,
+    normalizing with the C function ``capigate.normalize.userdata`` uses, if it uses one)."""
     try:
         import capigate._cwire as cwire
     except ImportError:
         return None
     prepared = {"prepared_type": Prepared, "prepared_fields": plain_init_fields(Prepared)}
-    cwire.configure({**native_tables(), **quality_tables(), **prepared})
-    return cwire.prepare_clean
+    cwire.configure({**native_tables(), **quality_tables(), **prepared, **_settings_tables()})
+    return cwire.prepare_clean, cwire.prepare
+
+
+def _settings_tables() -> dict[str, object]:
+    """What ``capigate._cwire.prepare`` needs to normalize as ``_prepare`` does."""
+    return {
+        "options_type": PipelineOptions,
+        "current_year": _current_year,
+        "memo_tables": memo.tables,
+        "memos": memo._memos,  # read in C on every call, so that a cleared memo is seen
+        "month_first_regions": MONTH_FIRST_REGIONS,
+        "userdata_globals": vars(userdata),
+        "validation_type": ValidationOptions,
+    }
 
 
 def use_native(enabled: bool) -> bool:
     """Take the C fast path when ``enabled`` and built (the default), else the Python one,
     which stays the reference; returns whether C is in use. For tests and comparisons."""
-    global _prepare_clean  # noqa: PLW0603 - prepare reads one global, not a holder's attribute
+    global _prepare_clean, _prepare_native  # prepare reads globals, not a holder's attributes
     native = _load_native() if enabled else None
-    _prepare_clean = native or _prepare_pure
+    _prepare_clean, _prepare_native = native or (_prepare_pure, None)
     return native is not None
 
 
 _prepare_clean: PrepareClean = _prepare_pure
+_prepare_native: PrepareNative | None = None
 use_native(True)

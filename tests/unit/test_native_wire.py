@@ -307,7 +307,8 @@ def test_prepare_is_the_same_with_and_without_c(
 
 def all_tables(**changes: Any) -> dict[str, Any]:
     prepared = {"prepared_type": Prepared, "prepared_fields": plain_init_fields(Prepared)}
-    return {**native_tables(), **quality.native_tables(), **prepared, **changes}
+    settings = pipeline._settings_tables()
+    return {**native_tables(), **quality.native_tables(), **prepared, **settings, **changes}
 
 
 FINDING = warning("$.user_data.ct", "ct_dropped", "ct was dropped", "§3.1")
