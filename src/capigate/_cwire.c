@@ -89,10 +89,16 @@ is_none(PyObject *value)
     return value == NULL || value == Py_None;
 }
 
-static int
+/* text == ascii for a str: inlined with a literal, a length test and a memcmp at most. */
+static inline int
 eq_ascii(PyObject *text, const char *ascii)
 {
-    return PyUnicode_CompareWithASCIIString(text, ascii) == 0;
+    if (!PyUnicode_CheckExact(text)) {
+        return PyUnicode_CompareWithASCIIString(text, ascii) == 0;
+    }
+    size_t length = strlen(ascii);
+    return PyUnicode_IS_ASCII(text) && (size_t)PyUnicode_GET_LENGTH(text) == length &&
+           memcmp(PyUnicode_DATA(text), ascii, length) == 0;
 }
 
 /* dict.get(key): a borrowed reference or NULL; -1 on error. */
@@ -1345,34 +1351,70 @@ truth_of(PyObject *value)
     return truth;
 }
 
+/* The keys of a dict of size keys as a new tuple; NULL with no error if it has changed. */
+static PyObject *
+key_tuple(PyObject *dict, Py_ssize_t size)
+{
+    PyObject *keys = PyTuple_New(size), *key, *value;
+    Py_ssize_t pos = 0, i = 0;
+    while (keys != NULL && PyDict_Next(dict, &pos, &key, &value)) {
+        if (i >= size) {
+            Py_CLEAR(keys);
+            break;
+        }
+        PyTuple_SET_ITEM(keys, i++, Py_NewRef(key));
+    }
+    if (keys != NULL && i != size) {
+        Py_CLEAR(keys);
+    }
+    return keys;
+}
+
+/* The key tuple of the last dict scanned: the next dict with the same key objects in the
+ * same order (a sender's events) takes it again instead of a new tuple. */
+static PyObject *last_keys;
+
 /* The key tuple and whether every value is true: 1, 0 when the dict changed meanwhile. */
 static int
 scan_keys(PyObject *user_data, KeyScan *scan)
 {
     Py_ssize_t size = PyDict_GET_SIZE(user_data), pos = 0, i = 0;
-    scan->keys = PyTuple_New(size);
+    scan->keys = NULL;
     scan->counted = NULL;
     scan->points = 0.0;
     scan->all_true = 1;
     scan->unsure = 0;
-    if (scan->keys == NULL) {
-        return -1;
-    }
+    PyObject *same = last_keys != NULL && PyTuple_GET_SIZE(last_keys) == size ? last_keys : NULL;
+    Py_XINCREF(same);  /* a value's __bool__ may scan another dict */
     PyObject *key, *value;
     while (PyDict_Next(user_data, &pos, &key, &value)) {
         if (i >= size) {
+            Py_XDECREF(same);
             return 0;  /* the dict changed under a value's __bool__: leave it to Python */
         }
-        PyTuple_SET_ITEM(scan->keys, i++, Py_NewRef(key));
+        if (same != NULL && PyTuple_GET_ITEM(same, i) != key) {
+            Py_CLEAR(same);
+        }
+        i++;
         if (scan->all_true) {
             int truth = truth_of(value);
             if (truth < 0) {
+                Py_XDECREF(same);
                 return -1;
             }
             scan->all_true = truth;
         }
     }
-    return i == size;
+    if (i != size) {
+        Py_XDECREF(same);
+        return 0;
+    }
+    scan->keys = same != NULL ? same : key_tuple(user_data, size);
+    if (scan->keys == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_XSETREF(last_keys, Py_NewRef(scan->keys));
+    return 1;
 }
 
 /* The keys that count, in order, and their points: 1, or 0 to leave it to Python. */
@@ -1554,7 +1596,8 @@ cw_prepare_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
  * (default_region, year), which is checked on every call so that a cleared memo is seen. */
 typedef struct {
     PyObject *options, *default_region, *validation;
-    long long day;
+    PyObject *now;         /* the now_s last read (a request's events share one) ... */
+    long long day;         /* ... and its day */
     PyObject *year;        /* pipeline._current_year(day), NULL before the first call */
     PyObject *memo_key;    /* (default_region, year) */
     PyObject *memo_found;  /* memo._memos[memo_key] when last looked: (region, tables) */
@@ -1569,6 +1612,7 @@ clear_settings(void)
     Py_CLEAR(S.options);
     Py_CLEAR(S.default_region);
     Py_CLEAR(S.validation);
+    Py_CLEAR(S.now);
     Py_CLEAR(S.year);
     Py_CLEAR(S.memo_key);
     Py_CLEAR(S.memo_found);
@@ -1653,6 +1697,21 @@ settings_of_day(long long day)
     return 0;
 }
 
+/* The key memo._memos holds found under (the lookup of the same object skips comparing), or a
+ * new (default_region, year). */
+static PyObject *
+stored_key(PyObject *found)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(T.memos, &pos, &key, &value)) {
+        if (value == found) {
+            return Py_NewRef(key);
+        }
+    }
+    return PyTuple_Pack(2, S.default_region, S.year);
+}
+
 /* memo.tables(default_region, year), read from memo._memos while it holds the same entry. */
 static int
 settings_of_memo(void)
@@ -1678,7 +1737,7 @@ settings_of_memo(void)
     }
     PyObject *region = PyTuple_GET_ITEM(found, 0);
     int month_first = region == Py_None ? 1 : PySequence_Contains(T.month_first_regions, region);
-    PyObject *key = month_first < 0 ? NULL : PyTuple_Pack(2, S.default_region, S.year);
+    PyObject *key = month_first < 0 ? NULL : stored_key(found);
     if (key == NULL) {
         Py_DECREF(found);
         return -1;
@@ -1698,12 +1757,18 @@ normalized(PyObject *raw, PyObject *now, PyObject *options)
     if (normalize == NULL || normalize == Py_None) {
         return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
     }
-    long long day;
-    int ok = day_of(now, &day);
-    if (ok != 1) {
-        return ok < 0 ? NULL : Py_NewRef(Py_None);
+    if (now != S.now || S.year == NULL) {
+        long long day;
+        int ok = day_of(now, &day);
+        if (ok != 1) {
+            return ok < 0 ? NULL : Py_NewRef(Py_None);
+        }
+        if (settings_of_day(day)) {
+            return NULL;
+        }
+        Py_XSETREF(S.now, Py_NewRef(now));
     }
-    if (settings_of_options(options) || settings_of_day(day) || settings_of_memo()) {
+    if (settings_of_options(options) || settings_of_memo()) {
         return NULL;
     }
     Py_INCREF(normalize);
@@ -1808,6 +1873,7 @@ clear_tables(void)
     }
     clear_settings();
     clear_knobs();
+    Py_CLEAR(last_keys);
     configured = 0;
 }
 

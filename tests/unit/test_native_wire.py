@@ -578,3 +578,29 @@ def test_estimates_made_in_c_are_python_estimates(user_data: dict[str, Any]) -> 
     quality._by_keys.clear()
     assert native == estimate(user_data)
     assert remembered == quality._by_keys
+
+
+def _fresh(key: str) -> str:
+    """An equal str that is another object (not the interned one)."""
+    return "".join([key[:1], key[1:]])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sequences=st.lists(
+        st.tuples(st.lists(ESTIMATE_KEYS, max_size=8, unique=True), st.booleans()),
+        min_size=2,
+        max_size=6,
+    )
+)
+def test_estimates_in_a_row_follow_each_dicts_own_keys(
+    sequences: list[tuple[list[str], bool]],
+) -> None:
+    """C takes the previous key tuple again only for the very same key objects in the same
+    order: dicts in a row with the same, reordered, fewer or equal-but-new keys all agree."""
+    for keys, fresh in sequences:
+        user_data = {(_fresh(k) if fresh else k): SHA for k in keys}
+        native = cwire.estimate(user_data)
+        assert native == estimate(user_data)
+        remembered = quality._by_keys.get(tuple(user_data))
+        assert remembered is None or remembered is native
