@@ -135,7 +135,19 @@ class Ingestor:
                 findings.extend(outcome)
         if findings:
             raise _refusal(findings, self._plan)
-        events = (  # routes: copies for more pixels, in a group after their event
+        results = await self._store_ready(ready, now_s)
+        if self.lifecycle is not None:
+            await self._note_sent(self.lifecycle, checked, ready, now_s)
+        if not observed:
+            return results  # in item order already
+        results.extend(await self._record(observed, paths, now_s))
+        return sorted(results, key=lambda result: result.index)
+
+    async def _store_ready(
+        self, ready: list[tuple[int, _Ready]], now_s: float
+    ) -> list[EventResult]:
+        """Store the events (with their copies for more pixels); one result per item."""
+        events = (  # copies only come from routes; each follows its event
             [e for _, r in ready for e in (r.event, *r.copies)]
             if self._settings.routes
             else [r.event for _, r in ready]
@@ -143,16 +155,10 @@ class Ingestor:
         stored = await self._store.enqueue(events, now_s=now_s)
         if len(events) > len(ready):  # some went to several pixels
             stored = _first_of_each(stored, [1 + len(r.copies) for _, r in ready])
-        results = [
+        return [
             EventResult(i, res.status, r.event.event_id, r.event.event_name, r.warnings)
             for (i, r), res in zip(ready, stored, strict=True)
         ]
-        if self.lifecycle is not None:
-            await self._note_sent(self.lifecycle, checked, ready, now_s)
-        if not observed:
-            return results  # in item order already
-        results.extend(await self._record(observed, paths, now_s))
-        return sorted(results, key=lambda result: result.index)
 
     async def _note_sent(
         self,
