@@ -24,6 +24,7 @@ CORE = [
     "config_section.py",
     "_cwire",  # C accelerator of validate.clean and quality (src/capigate/_cwire.c): no I/O
     "_cuserdata",  # C accelerator of normalize (src/capigate/_cuserdata.c): no I/O
+    "_cmapping",  # C accelerator of plan.mapping (src/capigate/_cmapping.c): no I/O
     "retry.py",
     "plan",
     "lifecycle",

@@ -15,12 +15,13 @@ id, so a bot that knows only that id still gets seed 000's ids.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypedDict, TypeGuard
 
 from capigate.findings import Finding, error, warning
+from capigate.plan import native
 from capigate.plan.appdata import build_app_data
 from capigate.plan.model import (
     ACTION_SOURCES,
@@ -103,7 +104,7 @@ class _Item:
 def to_meta_event(item: object, plan: Plan, *, source: SourceInfo, now_s: float) -> Mapped:
     """Map one ingest ``item`` (a JSON object) from ``source`` through ``plan`` at ``now_s``."""
     if type(item) is dict:
-        mapped = _usual(item, plan, source, now_s)
+        mapped = _usual_way(item, plan, source, now_s)
         if mapped is not None:
             return mapped
     return _long_way(item, plan, source=source, now_s=now_s)
@@ -169,6 +170,32 @@ def _usual(item: dict[str, Any], plan: Plan, source: SourceInfo, now_s: float) -
     test_event_code = context.get("test_event_code")
     test_event_code = test_event_code if isinstance(test_event_code, str) else None
     return Mapped(event, name, (), test_event_code)
+
+
+UsualWay = Callable[[dict[str, Any], Plan, SourceInfo, float], Mapped | None]
+
+
+def _load_native() -> UsualWay | None:
+    """``capigate._cmapping.usual`` (``_usual`` in C, which falls back on it), if built."""
+    try:
+        import capigate._cmapping as cmapping
+    except ImportError:
+        return None
+    cmapping.configure(native.configuration(_usual, Mapped))
+    return cmapping.usual
+
+
+def use_native(enabled: bool) -> bool:
+    """Take the C usual way when ``enabled`` and built (the default), else ``_usual``, which
+    stays the reference; returns whether C is in use. For tests and comparisons."""
+    global _usual_way  # noqa: PLW0603 - to_meta_event reads one global, not a holder's attribute
+    native_way = _load_native() if enabled else None
+    _usual_way = native_way or _usual
+    return native_way is not None
+
+
+_usual_way: UsualWay = _usual
+use_native(True)
 
 
 def _plain(user: object, properties: object, context: object) -> bool:
