@@ -161,9 +161,19 @@ static void sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks)
     }
 }
 
+/* The two lowercase hex digits of every byte value, built at import. */
+static char hex_pairs[256][2];
+
+static void make_hex_pairs(void) {
+    static const char HEX[] = "0123456789abcdef";
+    for (int byte = 0; byte < 256; byte++) {
+        hex_pairs[byte][0] = HEX[byte >> 4];
+        hex_pairs[byte][1] = HEX[byte & 0xf];
+    }
+}
+
 /* The lowercase hex SHA-256 of data[0..n) into out[0..64). */
 static void sha256_hex(const uint8_t *data, size_t n, char *out) {
-    static const char HEX[] = "0123456789abcdef";
     uint32_t h[8];
     memcpy(h, SHA256_H0, sizeof h);
     size_t full = n - n % SHA256_BLOCK_BYTES;
@@ -184,9 +194,7 @@ static void sha256_hex(const uint8_t *data, size_t n, char *out) {
     sha256_blocks(h, tail, tail_len / SHA256_BLOCK_BYTES);
     for (int i = 0; i < 8; i++) {
         for (int j = 0; j < 4; j++) {
-            unsigned byte = (h[i] >> (24 - 8 * j)) & 0xffu;
-            out[8 * i + 2 * j] = HEX[byte >> 4];
-            out[8 * i + 2 * j + 1] = HEX[byte & 0xfu];
+            memcpy(out + 8 * i + 2 * j, hex_pairs[(h[i] >> (24 - 8 * j)) & 0xffu], 2);
         }
     }
 }
@@ -966,8 +974,22 @@ static int remember_result(PyObject *table, PyObject *value, PyObject *result) {
     return none == NULL ? -1 : 0;
 }
 
+/* The interned key names by their address, so that the usual key (the name object itself)
+ * needs no lookup; a name whose slot another took is looked up in ranks, as any other key. */
+#define KEY_SLOTS 128
+static struct {
+    PyObject *name; /* borrowed: ranks holds the names */
+    int key;
+} key_slots[KEY_SLOTS];
+
+static size_t key_slot(PyObject *name) { return ((uintptr_t)name >> 4) % KEY_SLOTS; }
+
 /* The enum key of a str key object, KEY_COUNT for an unknown one, -1 on an error. */
 static int key_of(PyObject *key) {
+    size_t slot = key_slot(key);
+    if (key_slots[slot].name == key) {
+        return key_slots[slot].key;
+    }
     PyObject *rank = PyDict_GetItemWithError(ranks, key);
     if (rank == NULL) {
         return PyErr_Occurred() ? -1 : KEY_COUNT;
@@ -1190,6 +1212,7 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__cuserdata(void) {
+    make_hex_pairs();
     PyObject *module = PyModule_Create(&module_def);
     PyObject *names = PyTuple_New(KEY_COUNT);
     if (module == NULL || names == NULL) {
@@ -1209,6 +1232,10 @@ PyMODINIT_FUNC PyInit__cuserdata(void) {
         Py_XDECREF(rank);
         if (error) {
             goto fail;
+        }
+        if (key_slots[key_slot(name)].name == NULL) {
+            key_slots[key_slot(name)].name = name;
+            key_slots[key_slot(name)].key = k;
         }
     }
     if (PyModule_AddObject(module, "KEYS", names) < 0) {

@@ -109,6 +109,41 @@ get(PyObject *dict, PyObject *key, PyObject **out)
     return (*out == NULL && PyErr_Occurred()) ? -1 : 0;
 }
 
+/* The keys of a dict as a new tuple (no Python code runs meanwhile, so the dict holds still). */
+static PyObject *
+key_tuple(PyObject *dict)
+{
+    PyObject *keys = PyTuple_New(PyDict_GET_SIZE(dict)), *key, *value;
+    Py_ssize_t pos = 0, i = 0;
+    while (keys != NULL && PyDict_Next(dict, &pos, &key, &value)) {
+        PyTuple_SET_ITEM(keys, i++, Py_NewRef(key));
+    }
+    return keys;
+}
+
+/* tuple(dict) as a new reference: *last again when it holds the same key objects in the same
+ * order (a sender's events repeat their keys, and a memo then finds its own key object), else
+ * a new tuple, kept in *last for the next call. */
+static PyObject *
+keys_as_before(PyObject *dict, PyObject **last)
+{
+    Py_ssize_t size = PyDict_GET_SIZE(dict), pos = 0, i = 0;
+    PyObject *key, *value;
+    if (*last != NULL && PyTuple_GET_SIZE(*last) == size) {
+        while (PyDict_Next(dict, &pos, &key, &value) && PyTuple_GET_ITEM(*last, i) == key) {
+            i++;
+        }
+        if (i == size) {
+            return Py_NewRef(*last);
+        }
+    }
+    PyObject *keys = key_tuple(dict);
+    if (keys != NULL) {
+        Py_XSETREF(*last, Py_NewRef(keys));
+    }
+    return keys;
+}
+
 /* 1 when every key of dict is in set, 0 when one is not, -1 on error. */
 static int
 keys_within(PyObject *dict, PyObject *set)
@@ -195,12 +230,42 @@ release_fields(PyObject **fields)
     }
 }
 
+/* read_fields for an event whose keys are all FIELD_KEYS' interned objects themselves (the
+ * usual case: keys written by the mapping or interned by the JSON parser): one pass over the
+ * event, keys told apart by identity. 1 done, 0 not that case (fields left empty). */
+static int
+read_fields_by_identity(PyObject *event, PyObject **fields)
+{
+    memset(fields, 0, FIELD_COUNT * sizeof *fields);
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(event, &pos, &key, &value)) {
+        int i = 0;
+        while (i < FIELD_COUNT && *FIELD_KEYS[i] != key) {
+            i++;
+        }
+        if (i == FIELD_COUNT) {
+            memset(fields, 0, FIELD_COUNT * sizeof *fields);
+            return 0;
+        }
+        fields[i] = value;
+    }
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        Py_XINCREF(fields[i]);
+    }
+    return 1;
+}
+
 /* fields[i] = event.get(FIELD_KEYS[i]), each a new reference or NULL: 1 when the event has
  * no other key (event.keys() <= _EVENT_KEYS), 0 when it has, -1 on an error. When the table
  * holds exactly these keys, the count of those found says it; else the table is asked. */
 static int
 read_fields(PyObject *event, PyObject **fields)
 {
+    int known = T.event_keys_are_fields ? read_fields_by_identity(event, fields) : 0;
+    if (known != 0) {
+        return known;  /* every key one of FIELD_KEYS' own objects: nothing looked up */
+    }
     Py_ssize_t found = 0;
     for (int i = 0; i < FIELD_COUNT; i++) {
         fields[i] = PyDict_GetItemWithError(event, *FIELD_KEYS[i]);
@@ -214,7 +279,7 @@ read_fields(PyObject *event, PyObject **fields)
     if (T.event_keys_are_fields) {
         return found == PyDict_GET_SIZE(event);
     }
-    int known = keys_within(event, T.event_keys);
+    known = keys_within(event, T.event_keys);
     if (known < 0) {
         release_fields(fields);
     }
@@ -860,17 +925,14 @@ run_cleaner(PyObject *cleaner, PyObject *value)
     return result;
 }
 
+static PyObject *last_custom_keys;  /* see keys_as_before */
+
 static PyObject *
 custom_plan(PyObject *custom)
 {
-    Py_ssize_t pos = 0, i = 0;
-    PyObject *key, *value;
-    PyObject *keys = PyTuple_New(PyDict_GET_SIZE(custom));
+    PyObject *keys = keys_as_before(custom, &last_custom_keys);
     if (keys == NULL) {
         return NULL;
-    }
-    while (PyDict_Next(custom, &pos, &key, &value)) {
-        PyTuple_SET_ITEM(keys, i++, Py_NewRef(key));
     }
     PyObject *plan = PyDict_GetItemWithError(T.custom_plans, keys);
     if (plan != NULL) {
@@ -1351,25 +1413,6 @@ truth_of(PyObject *value)
     return truth;
 }
 
-/* The keys of a dict of size keys as a new tuple; NULL with no error if it has changed. */
-static PyObject *
-key_tuple(PyObject *dict, Py_ssize_t size)
-{
-    PyObject *keys = PyTuple_New(size), *key, *value;
-    Py_ssize_t pos = 0, i = 0;
-    while (keys != NULL && PyDict_Next(dict, &pos, &key, &value)) {
-        if (i >= size) {
-            Py_CLEAR(keys);
-            break;
-        }
-        PyTuple_SET_ITEM(keys, i++, Py_NewRef(key));
-    }
-    if (keys != NULL && i != size) {
-        Py_CLEAR(keys);
-    }
-    return keys;
-}
-
 /* The key tuple of the last dict scanned: the next dict with the same key objects in the
  * same order (a sender's events) takes it again instead of a new tuple. */
 static PyObject *last_keys;
@@ -1409,9 +1452,9 @@ scan_keys(PyObject *user_data, KeyScan *scan)
         Py_XDECREF(same);
         return 0;
     }
-    scan->keys = same != NULL ? same : key_tuple(user_data, size);
+    scan->keys = same != NULL ? same : key_tuple(user_data);
     if (scan->keys == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
+        return -1;
     }
     Py_XSETREF(last_keys, Py_NewRef(scan->keys));
     return 1;
@@ -1874,6 +1917,7 @@ clear_tables(void)
     clear_settings();
     clear_knobs();
     Py_CLEAR(last_keys);
+    Py_CLEAR(last_custom_keys);
     configured = 0;
 }
 

@@ -263,3 +263,23 @@ def test_memory_stays_flat_over_many_calls() -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     run(LEAK_CALLS)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < MAX_RSS_GROWTH_KB
+
+
+def _fresh(text: str) -> str:
+    """An equal str that is another object than the interned one."""
+    return "".join([text[:1], text[1:]])
+
+
+@pytest.mark.parametrize("options", PIPELINES[:2])
+def test_keys_equal_to_the_interned_ones_are_read_the_same(options: PipelineOptions) -> None:
+    """Event, user_data and custom_data keys that are new str objects (not the interned names
+    C compares first) give the same answer, from C."""
+    for event in REALISTIC[:150]:
+        pipeline.prepare(event, now_s=NOW_S, options=options)
+    for event in REALISTIC[:150]:
+        fresh = {_fresh(k): v for k, v in copy.deepcopy(event).items()}
+        for section in ("user_data", "custom_data"):
+            if isinstance(fresh.get(section), dict):
+                fresh[section] = {_fresh(k): v for k, v in fresh[section].items()}
+        native = assert_agrees(fresh, NOW_S, options)
+        assert (native is None) == (cwire.prepare(event, NOW_S, options) is None)
