@@ -52,9 +52,9 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 async def test_every_stored_event_has_its_own_payload_and_duplicates_none(
     store: SQLiteStore,
 ) -> None:
-    """A 70-event call (several statement sizes) with a repeat inside it and one of an earlier
-    call stores one payload row per new event, under that event's id, and none for either
-    duplicate."""
+    """A 70-event call (one statement of 128 rows, 58 of them padding) with a repeat inside it
+    and one of an earlier call (the slow path) stores one payload row per new event, under that
+    event's id, and none for either duplicate or the padding."""
     [earlier] = await store.enqueue([_event("old")], now_s=T0)
     events = [_event(f"e{i}") for i in range(68)]
     results = await store.enqueue([*events, _event("e3"), _event("old")], now_s=T0)
