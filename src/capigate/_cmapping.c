@@ -15,6 +15,7 @@
 #include <Python.h>
 
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <string.h>
 
@@ -27,7 +28,13 @@ static const char *const FIELD_TEXT[N_FIELDS] = {
     "event", "event_id", "event_time", "action_source", "user", "properties", "context",
 };
 static PyObject *field_names[N_FIELDS];
-static Py_hash_t field_hashes[N_FIELDS];
+
+/* The context texts the mapping reads, in this order. */
+enum { C_PAGE_URL, C_REFERRER, C_TEST_EVENT_CODE, N_TEXTS };
+static const char *const TEXT_NAMES[N_TEXTS] = {"page_url", "referrer", "test_event_code"};
+
+/* {name: its index} of the item fields and of the context texts (read through table_get). */
+static PyObject *field_table, *text_table;
 
 /* Where an event_id variable is looked up (capigate.plan.native: USER ... EVENT_TIME). */
 enum { L_USER, L_PROPERTIES, L_CONTEXT, L_TELEGRAM_ID, L_EVENT_TIME };
@@ -40,9 +47,9 @@ enum { R_EVENT_NAME, R_ACTION_SOURCE, R_BY_SOURCE, R_SOURCES, R_DERIVED, R_CUSTO
 #define CACHED_PLANS 4
 #define TEXT_ID_LIMIT 9007199254740992LL /* 2**53: ints beyond it take the Python way */
 
-static PyObject *s_name, *s_kind, *s_action_sources, *s_currency, *s_page_url, *s_referrer,
-    *s_test_event_code, *s_telegram_id, *s_event_name, *s_user_data, *s_custom_data,
-    *s_event_source_url, *s_referrer_url, *s_external_id, *s_app;
+static PyObject *s_name, *s_kind, *s_action_sources, *s_currency, *s_telegram_id,
+    *s_event_name, *s_user_data, *s_custom_data, *s_event_source_url, *s_referrer_url,
+    *s_external_id, *s_app;
 
 static struct {
     PyObject *user_keys;     /* dict: ingest user key -> (Meta key, its bit) (MAPPED_USER_KEYS) */
@@ -98,7 +105,8 @@ forget_keys(void)
 static PyObject *
 table_get(PyObject *table, PyObject *key)
 {
-    size_t slot = (((uintptr_t)key >> 4) ^ ((uintptr_t)table >> 7)) & (KEY_SLOTS - 1);
+    uint64_t mixed = ((uint64_t)(uintptr_t)key ^ ((uint64_t)(uintptr_t)table << 1)) * 0x9E3779B97F4A7C15u;
+    size_t slot = (size_t)(mixed >> 56); /* KEY_SLOTS = 2**8: the product's top bits */
     if (key_slots[slot].key == key && key_slots[slot].table == table) {
         return key_slots[slot].value;
     }
@@ -117,7 +125,7 @@ table_get(PyObject *table, PyObject *key)
     return value;
 }
 
-/* Two exact strs are equal (their hashes are compared first by the callers that have them). */
+/* Two exact strs are equal. */
 static int
 same_text(PyObject *a, PyObject *b)
 {
@@ -222,20 +230,6 @@ section_value(PyObject *properties, PyObject *context, PyObject *name, PyObject 
     return DONE;
 }
 
-/* Whether every key of a dict is an exact str: lookups by str then never run Python code. */
-static int
-str_keys(PyObject *section)
-{
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (section != NULL && PyDict_Next(section, &pos, &key, &value)) {
-        if (!PyUnicode_CheckExact(key)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* ---- the item -------------------------------------------------------------------------- */
 
 #define MAX_CUSTOM_FIELDS 64
@@ -243,36 +237,44 @@ str_keys(PyObject *section)
 typedef struct {
     PyObject *field[N_FIELDS]; /* borrowed; NULL when absent */
     PyObject *user, *properties, *context; /* exact dicts or NULL (absent) */
+    PyObject *text[N_TEXTS];               /* context values: page_url, ...; NULL when absent */
     PyObject *custom[MAX_CUSTOM_FIELDS];   /* the property of each custom field, or NULL */
     Py_ssize_t undeclared;                 /* how many properties the rule does not declare */
 } Item;
+
+/* Each key of a dict, when all are exact strs, looked up in `table` ({name: index}): the value
+ * of a known name goes to found[index]. UNSURE for another key when `only_known`. */
+static int
+read_keys(PyObject *section, PyObject *table, int only_known, PyObject **found)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(section, &pos, &key, &value)) {
+        PyObject *index = PyUnicode_CheckExact(key) ? table_get(table, key) : NULL;
+        if (index != NULL) {
+            found[PyLong_AsLong(index)] = value;
+        } else if (PyErr_Occurred()) {
+            return ERR;
+        } else if (only_known || !PyUnicode_CheckExact(key)) {
+            return UNSURE; /* a field the mapping does not know (the long way warns), or a key
+                              that is not a str: lookups by str then never run Python code */
+        }
+    }
+    return DONE;
+}
 
 /* The item's fields, when each is one the mapping knows and the sections are plain dicts. */
 static int
 read_item(PyObject *item, Item *it)
 {
     memset(it->field, 0, sizeof it->field);
+    memset(it->text, 0, sizeof it->text);
     if (!PyDict_CheckExact(item)) {
         return UNSURE;
     }
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(item, &pos, &key, &value)) {
-        if (!PyUnicode_CheckExact(key)) {
-            return UNSURE;
-        }
-        Py_hash_t hash = PyObject_Hash(key);
-        if (hash == -1) {
-            return ERR;
-        }
-        int i = 0;
-        while (i < N_FIELDS && !(field_hashes[i] == hash && same_text(key, field_names[i]))) {
-            i++;
-        }
-        if (i == N_FIELDS) {
-            return UNSURE; /* an unknown field: the long way warns */
-        }
-        it->field[i] = value;
+    int found = read_keys(item, field_table, 1, it->field);
+    if (found != DONE) {
+        return found;
     }
     PyObject **sections[] = {&it->user, &it->properties, &it->context};
     for (int i = 0; i < 3; i++) {
@@ -282,9 +284,12 @@ read_item(PyObject *item, Item *it)
         }
         *sections[i] = section;
     }
-    /* user and properties keys are checked where they are read (map_user, check_properties) */
+    /* user and properties keys are checked where they are read (map_user, read_properties) */
     PyObject *override = it->field[F_ACTION_SOURCE];
-    return (override == NULL || override == Py_None) && str_keys(it->context) ? DONE : UNSURE;
+    if (override != NULL && override != Py_None) {
+        return UNSURE;
+    }
+    return it->context == NULL ? DONE : read_keys(it->context, text_table, 0, it->text);
 }
 
 /* ---- the rule and the source ----------------------------------------------------------- */
@@ -823,12 +828,11 @@ custom_data_of(PyObject *rule, Item *it, PyObject **custom_data)
 /* A context text that isinstance(value, str) takes: borrowed in *text, NULL for none (and for
  * "" unless keep_empty); UNSURE for a str subclass. */
 static int
-context_text(PyObject *context, PyObject *key, int keep_empty, PyObject **text)
+context_text(PyObject *value, int keep_empty, PyObject **text)
 {
-    PyObject *value = get(context, key);
     *text = NULL;
     if (value == NULL) {
-        return PyErr_Occurred() ? ERR : DONE;
+        return DONE;
     }
     if (PyUnicode_CheckExact(value)) {
         *text = keep_empty || PyUnicode_GET_LENGTH(value) ? value : NULL;
@@ -926,9 +930,9 @@ map_item(PyObject *item, PyObject *tables, PyObject *source, PyObject *now_s, Py
     if ((found = read_rule(table, &rule)) != DONE ||
         (found = action_source(rule, source, &chosen)) != DONE ||
         (found = read_properties(rule, keep, &it)) != DONE ||
-        (found = context_text(it.context, s_page_url, 0, &page_url)) != DONE ||
-        (found = context_text(it.context, s_referrer, 0, &referrer)) != DONE ||
-        (found = context_text(it.context, s_test_event_code, 1, &test_event_code)) != DONE) {
+        (found = context_text(it.text[C_PAGE_URL], 0, &page_url)) != DONE ||
+        (found = context_text(it.text[C_REFERRER], 0, &referrer)) != DONE ||
+        (found = context_text(it.text[C_TEST_EVENT_CODE], 1, &test_event_code)) != DONE) {
         return found;
     }
     PyObject *given_time = it.field[F_EVENT_TIME];
@@ -1159,6 +1163,21 @@ cm_configure(PyObject *Py_UNUSED(module), PyObject *tables)
 
 /* ---- module ---------------------------------------------------------------------------- */
 
+/* {names[i]: i} */
+static PyObject *
+index_table(const char *const *names, int count)
+{
+    PyObject *table = PyDict_New();
+    for (int i = 0; table != NULL && i < count; i++) {
+        PyObject *index = PyLong_FromLong(i);
+        if (index == NULL || PyDict_SetItemString(table, names[i], index) < 0) {
+            Py_CLEAR(table);
+        }
+        Py_XDECREF(index);
+    }
+    return table;
+}
+
 static int
 intern_names(void)
 {
@@ -1167,8 +1186,7 @@ intern_names(void)
         const char *text;
     } names[] = {
         {&s_name, "name"}, {&s_kind, "kind"}, {&s_action_sources, "action_sources"},
-        {&s_currency, "currency"}, {&s_page_url, "page_url"}, {&s_referrer, "referrer"},
-        {&s_test_event_code, "test_event_code"}, {&s_telegram_id, "telegram_id"},
+        {&s_currency, "currency"}, {&s_telegram_id, "telegram_id"},
         {&s_event_name, "event_name"}, {&s_user_data, "user_data"},
         {&s_custom_data, "custom_data"}, {&s_event_source_url, "event_source_url"},
         {&s_referrer_url, "referrer_url"}, {&s_external_id, "external_id"}, {&s_app, "app"},
@@ -1188,9 +1206,12 @@ intern_names(void)
         if (field_names[i] == NULL) {
             return -1;
         }
-        if ((field_hashes[i] = PyObject_Hash(field_names[i])) == -1) {
-            return -1;
-        }
+    }
+    if (field_table == NULL && (field_table = index_table(FIELD_TEXT, N_FIELDS)) == NULL) {
+        return -1;
+    }
+    if (text_table == NULL && (text_table = index_table(TEXT_NAMES, N_TEXTS)) == NULL) {
+        return -1;
     }
     return 0;
 }
