@@ -1768,8 +1768,12 @@ settings_of_memo(void)
             return -1;
         }
     }
-    PyObject *args[2] = {S.default_region, S.year};
+    PyObject *args[2] = {Py_NewRef(S.default_region), Py_NewRef(S.year)};
     PyObject *found = PyObject_Vectorcall(T.memo_tables, args, 2, NULL);
+    /* Python ran: a call from another thread may have changed the settings meanwhile */
+    int changed = args[0] != S.default_region || args[1] != S.year;
+    Py_DECREF(args[0]);
+    Py_DECREF(args[1]);
     if (found == NULL) {
         return -1;
     }
@@ -1777,6 +1781,10 @@ settings_of_memo(void)
         Py_DECREF(found);
         PyErr_SetString(PyExc_TypeError, "memo.tables must give (region, tables)");
         return -1;
+    }
+    if (changed) {
+        Py_DECREF(found);
+        return 0;  /* S.memo_found stays NULL: this call leaves the event to Python */
     }
     PyObject *region = PyTuple_GET_ITEM(found, 0);
     int month_first = region == Py_None ? 1 : PySequence_Contains(T.month_first_regions, region);
@@ -1792,9 +1800,10 @@ settings_of_memo(void)
 }
 
 /* normalize_user_data's short way in C for a dict (the function normalize.userdata uses,
- * None when it uses the pure one): the new user_data, or Py_None (new) for the long way. */
+ * None when it uses the pure one): the new user_data, or Py_None (new) for the long way; and
+ * the options' validation in *validation (new) with a user_data. */
 static PyObject *
-normalized(PyObject *raw, PyObject *now, PyObject *options)
+normalized(PyObject *raw, PyObject *now, PyObject *options, PyObject **validation)
 {
     PyObject *normalize = PyDict_GetItemWithError(T.userdata_globals, s_native);
     if (normalize == NULL || normalize == Py_None) {
@@ -1814,10 +1823,14 @@ normalized(PyObject *raw, PyObject *now, PyObject *options)
     if (settings_of_options(options) || settings_of_memo()) {
         return NULL;
     }
+    if (S.options != options || S.now != now || S.memo_found == NULL) {
+        return Py_NewRef(Py_None);  /* changed by another thread's call while Python ran */
+    }
+    /* All held: the calls below may run Python, and another thread's call change S. */
     Py_INCREF(normalize);
-    PyObject *found = S.memo_found;  /* held: the call may replace S's references */
-    Py_INCREF(found);
+    PyObject *found = Py_NewRef(S.memo_found);
     PyObject *year = Py_NewRef(S.year), *day_first = Py_NewRef(S.day_first);
+    *validation = Py_NewRef(S.validation);
     PyObject *args[5] = {raw, PyTuple_GET_ITEM(found, 0), year, PyTuple_GET_ITEM(found, 1),
                          day_first};
     PyObject *user_data = PyObject_Vectorcall(normalize, args, 5, NULL);
@@ -1827,6 +1840,9 @@ normalized(PyObject *raw, PyObject *now, PyObject *options)
     Py_DECREF(day_first);
     if (user_data != NULL && !PyDict_CheckExact(user_data)) {
         Py_SETREF(user_data, Py_NewRef(Py_None));  /* (dict,) warns: the long way says so */
+    }
+    if (user_data == NULL || user_data == Py_None) {
+        Py_CLEAR(*validation);
     }
     return user_data;
 }
@@ -1850,12 +1866,12 @@ cw_prepare(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
     Py_INCREF(raw);
-    PyObject *user_data = normalized(raw, now, options);
+    PyObject *validation = NULL;
+    PyObject *user_data = normalized(raw, now, options, &validation);
     Py_DECREF(raw);
     if (user_data == NULL || user_data == Py_None) {
         return user_data;
     }
-    PyObject *validation = Py_NewRef(S.validation);
     PyObject *fields[3] = {clean_wire(event, user_data, now, validation), NULL, NULL};
     Py_DECREF(validation);
     PyObject *prepared = fields[0];

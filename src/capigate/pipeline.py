@@ -14,7 +14,10 @@ The user_data of step 1 is trusted in steps 2 and 3: its values are not type-che
 its hashes re-matched. An event that breaks no rule, the common case, takes one walk instead of
 steps 2 and 3: ``capigate.validate.clean`` writes its wire form and recognises that neither step
 would find anything; any other event takes the two steps, which say what is wrong. Both ways
-give the same result (``tests/unit/test_pipeline_fused.py`` compares them).
+give the same result (``tests/unit/test_pipeline_fused.py`` compares them). With the C
+accelerators built, that common event is prepared in one C call (``capigate._cwire.prepare``:
+normalize, walk, estimate), and only the others run the Python code here
+(``tests/unit/test_native_prepare.py`` compares the two).
 
 Nothing here reads a clock: ``now_s`` comes from the caller.
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import resource
 import sys
+import threading
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -283,3 +284,37 @@ def test_keys_equal_to_the_interned_ones_are_read_the_same(options: PipelineOpti
                 fresh[section] = {_fresh(k): v for k, v in fresh[section].items()}
         native = assert_agrees(fresh, NOW_S, options)
         assert (native is None) == (cwire.prepare(event, NOW_S, options) is None)
+
+
+def test_threads_with_their_own_settings_get_their_own_answers() -> None:
+    """Calls from threads with other regions, options and days, switching often (each switch
+    changes the settings C keeps), still answer as Python does for each thread's settings."""
+    narrow = [PipelineOptions(o.default_region, ValidationOptions(max_age_s=1)) for o in PIPELINES]
+    days = [NOW_S, NOW_S + DAY_S, 1_767_225_600.0]
+    work = list(zip(PIPELINES[::2] + narrow[1::2], days * 3, strict=True))
+    events = REALISTIC[:120]
+    expected = [[pipeline._prepare(e, now_s, options) for e in events] for options, now_s in work]
+    failures: list[str] = []
+
+    def run(i: int) -> None:
+        options, now_s = work[i]
+        for _ in range(5):
+            for event, pure in zip(events, expected[i], strict=True):
+                native = cwire.prepare(event, now_s, options)
+                if native is not None and (
+                    (native.payload, native.findings, native.quality)
+                    != (pure.payload, pure.findings, pure.quality)
+                ):
+                    failures.append(f"thread {i}: {event['event_id']}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures
