@@ -105,8 +105,8 @@ forget_keys(void)
 static PyObject *
 table_get(PyObject *table, PyObject *key)
 {
-    uint64_t mixed = ((uint64_t)(uintptr_t)key ^ ((uint64_t)(uintptr_t)table << 1)) * 0x9E3779B97F4A7C15u;
-    size_t slot = (size_t)(mixed >> 56); /* KEY_SLOTS = 2**8: the product's top bits */
+    uint64_t mixed = (uint64_t)(uintptr_t)key ^ ((uint64_t)(uintptr_t)table << 1);
+    size_t slot = (size_t)((mixed * 0x9E3779B97F4A7C15u) >> 56); /* KEY_SLOTS: 2**8 */
     if (key_slots[slot].key == key && key_slots[slot].table == table) {
         return key_slots[slot].value;
     }
@@ -590,14 +590,15 @@ map_user(PyObject *user, PyObject **user_data)
         PyObject *meta = PyTuple_GET_ITEM(entry, 0);
         unsigned long long bit = 1ULL << PyLong_AsLong(PyTuple_GET_ITEM(entry, 1));
         if (!PyUnicode_CheckExact(raw) || (taken & bit)) {
-            result = UNSURE; /* a list, a number, or a second key for one Meta key */
+            result = UNSURE; /* a list, a number, or a second value for one Meta key */
             continue;
         }
-        taken |= bit;
         PyObject *text = strip_text(raw);
-        if (text == NULL || (PyUnicode_GET_LENGTH(text) && PyDict_SetItem(out, meta, text) < 0)) {
-            result = ERR;
+        if (text != NULL && PyUnicode_GET_LENGTH(text)) { /* blank text: as if not sent */
+            taken |= bit;
+            result = PyDict_SetItem(out, meta, text) < 0 ? ERR : DONE;
         }
+        result = text == NULL ? ERR : result;
         Py_XDECREF(text);
     }
     if (result == DONE) {

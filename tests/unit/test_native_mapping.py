@@ -219,7 +219,8 @@ def test_the_bench_event_is_decided_in_c() -> None:
 
 
 def test_templated_ids_and_numeric_telegram_ids_are_decided_in_c() -> None:
-    """event_id templates over every section (and ``{ts}``, ``{{``), numeric ids: in C."""
+    """event_id templates over every section (and ``{ts}``, ``{{``), numeric ids, a blank
+    value before another key for the same Meta key: in C."""
     items = [
         ({"event": "landing_view", "context": {"session_id": " s-1 "}}, PLANS[0], WEBSITE),
         (
@@ -236,13 +237,15 @@ def test_templated_ids_and_numeric_telegram_ids_are_decided_in_c() -> None:
           "properties": {"transaction_id": "t"}},
          PLANS[1], SOURCES[4]),
     ]  # fmt: skip
+    items.append(({"event": "cta_click", "user": {"email": " ", "em": "a@b.uz"}, "event_id": 1},
+                  PLANS[0], WEBSITE))  # fmt: skip
     ids = []
     for item, plan, source in items:
         native_way = decided(item, plan, source)
         assert native_way is not None, item
         _same(native_way, mapping._usual(item, plan, source, NOW_S))
         ids.append(native_way.event["event_id"])
-    assert ids == ["viewcontent_s-1", "order_o-7_u-42", "signup_{x}_77_1763000000", "tx5"]
+    assert ids == ["viewcontent_s-1", "order_o-7_u-42", "signup_{x}_77_1763000000", "tx5", "1"]
 
 
 def test_the_checkout_source_gets_its_own_action_source_in_c() -> None:
@@ -408,7 +411,7 @@ _USUAL_CASES = [
     (4, "raw", WEBSITE), (4, "raw", BOT), (4, "odd", WEBSITE),
 ]  # fmt: skip
 _GOOD_TEXT = st.sampled_from(
-    ["a", " b ", "o-1", "Ольга", " \u00a0x\u2003", "\tq\n", "+998 90 123-45-67", "x@y.uz", "0"]
+    ["a", " b ", "o-1", "Ольга", " \u00a0x\u2003", "\tq\n", "+998 90 123-45-67", "x@y.uz", "0", " "]
 )
 _GOOD_ID = st.one_of(
     _GOOD_TEXT, st.integers(-(2**53) + 1, 2**53 - 1), st.sampled_from([2**53 - 1, 1 - 2**53])
@@ -420,7 +423,7 @@ _GOOD_VALUE = st.one_of(
 _USER_VALUES = {
     "email": _GOOD_TEXT, "phone": _GOOD_TEXT, "first_name": _GOOD_TEXT, "ip": _GOOD_TEXT,
     "user_agent": _GOOD_TEXT, "fbp": _GOOD_TEXT, "fbclid": _GOOD_TEXT, "country": _GOOD_TEXT,
-    "telegram_id": _GOOD_ID, "user_id": _GOOD_ID, "external_id": _GOOD_ID,
+    "telegram_id": _GOOD_ID, "user_id": _GOOD_ID, "external_id": _GOOD_ID, "em": _GOOD_TEXT,
 }  # fmt: skip
 
 
