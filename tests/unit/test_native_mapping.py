@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import json
 import os
 import random
 import resource
@@ -535,10 +536,13 @@ def test_memory_stays_flat_over_many_calls() -> None:
         ({"event": "nope"}, PLANS[0], WEBSITE),
     ]  # fmt: skip
     bad_tables = ({"cta_click": ("too", "short")}, True)
+    fresh_keys = json.dumps(items[0][0])  # json.loads makes new key objects every time
 
     def run(calls: int) -> None:
         for i in range(calls):
             item, plan, source = items[i % len(items)]
+            if i % 4 == 1:
+                item = json.loads(fresh_keys)  # the key slots are replaced, again and again
             _cmapping.usual(item, plan, source, NOW_S)
             _cmapping.decide(item, TABLES[id(plan)], source, NOW_S)
             if i % 8 == 0:
