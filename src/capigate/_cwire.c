@@ -43,9 +43,9 @@ typedef struct {
     PyObject *userdata_globals, *validation_type;
     long max_score;
     Py_ssize_t max_cached_key_sets;
-    int estimate_in_c;
+    int estimate_in_c;  /* points and bonuses sum exactly in doubles: see exact_points */
     int event_keys_are_fields;  /* event_keys is exactly FIELD_KEYS: see read_fields */
-    Py_ssize_t quality_slots[2], prepared_slots[3];  /* see slot_offsets; 0: none */  /* points and bonuses sum exactly in doubles: see exact_points */
+    Py_ssize_t quality_slots[2], prepared_slots[3];  /* see slot_offsets; 0: none */
     Py_ssize_t extinfo_length, extinfo_os_index, event_id_max_chars;
     long long milliseconds_above;
     char special_octet[OCTETS];
@@ -267,6 +267,7 @@ read_fields(PyObject *event, PyObject **fields)
         return known;  /* every key one of FIELD_KEYS' own objects: nothing looked up */
     }
     Py_ssize_t found = 0;
+    memset(fields, 0, FIELD_COUNT * sizeof *fields);  /* release_fields may meet any of them */
     for (int i = 0; i < FIELD_COUNT; i++) {
         fields[i] = PyDict_GetItemWithError(event, *FIELD_KEYS[i]);
         if (fields[i] == NULL && PyErr_Occurred()) {
@@ -1545,7 +1546,9 @@ new_quality(KeyScan *scan)
     }
     long score = 1 + (long)points;
     PyObject *args[2] = {counted, PyLong_FromLong(score < T.max_score ? score : T.max_score)};
-    PyObject *quality = args[1] == NULL ? NULL : new_record(T.quality_type, T.quality_fields, T.quality_slots, args, 2);
+    PyObject *quality = args[1] == NULL ? NULL
+                                        : new_record(T.quality_type, T.quality_fields,
+                                                     T.quality_slots, args, 2);
     Py_XDECREF(args[1]);
     Py_DECREF(counted);
     return quality;
@@ -1879,7 +1882,8 @@ cw_prepare(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         fields[1] = PyTuple_New(0);
         fields[2] = estimate(user_data);
         prepared = fields[2] == NULL ? NULL
-                                     : new_record(T.prepared_type, T.prepared_fields, T.prepared_slots, fields, 3);
+                                     : new_record(T.prepared_type, T.prepared_fields,
+                                                  T.prepared_slots, fields, 3);
         for (int i = 0; i < 3; i++) {
             Py_XDECREF(fields[i]);
         }
