@@ -223,7 +223,7 @@ class Ingestor:
         """A checked item (``_checked``, then stitched) as a stored event, or its findings;
         ``info`` is the mapping's view of the caller when it is the same for every item."""
         lifecycle = self.lifecycle
-        if lifecycle is not None and _is_mapping(item) and lifecycle.is_activity(item):
+        if lifecycle is not None and lifecycle.is_activity(item) and _is_mapping(item):
             observed = lifecycle.read(item, source=caller.source, now_s=now_s)
             return [f.under(path) for f in observed] if isinstance(observed, list) else observed
         source = info if info is not None else _source_info(caller.source, item, self._plan)
