@@ -104,7 +104,7 @@ def _custom(event: dict[str, Any], draw: st.DrawFn) -> None:
 def _contents(event: dict[str, Any], draw: st.DrawFn) -> None:
     custom = event.get("custom_data")
     if isinstance(custom, dict) and isinstance(custom.get("contents"), list):
-        for item in custom["contents"]:
+        for item in (i for i in custom["contents"] if isinstance(i, dict)):
             item[draw(st.sampled_from(["id", "quantity", "item_price", "title"]))] = copy.deepcopy(
                 draw(WEIRD)
             )
