@@ -131,6 +131,8 @@ def _long_way(item: object, plan: Plan, *, source: SourceInfo, now_s: float) -> 
 # An item of a plan key with plain JSON values that yields no finding at all. ``_usual`` gives
 # the same Mapped as ``_long_way`` for it and answers None for everything else, before it
 # changes anything, so the long way then runs on the untouched item and reports the findings.
+# ``capigate._cmapping`` is the same in C (``use_native``), reading the plan through the tables
+# of ``capigate.plan.native``; whatever it is not sure of, it hands to ``_usual``.
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 _TEXT_ID_LIMIT = 2**53  # ints beyond it take the long way (its float check would differ)
