@@ -78,7 +78,25 @@ static int cache_next;
 #define KEY_SLOTS 256
 static struct {
     PyObject *key, *table, *value; /* value NULL: the key is not in the table */
+    long number;                   /* the value's int (or its 2nd item's), else -1 */
 } key_slots[KEY_SLOTS];
+
+/* The int a table's value carries: the value itself, or the second item of a pair. */
+static long
+number_of(PyObject *value)
+{
+    if (value != NULL && PyTuple_CheckExact(value) && PyTuple_GET_SIZE(value) == 2) {
+        value = PyTuple_GET_ITEM(value, 1);
+    }
+    if (value == NULL || !PyLong_CheckExact(value)) {
+        return -1;
+    }
+    long number = PyLong_AsLong(value);
+    if (number == -1 && PyErr_Occurred()) {
+        PyErr_Clear(); /* not one of the small ints the tables hold: no number */
+    }
+    return number;
+}
 
 static void
 forget_keys(void)
@@ -90,13 +108,15 @@ forget_keys(void)
     }
 }
 
-/* table.get(key) for an exact str key (borrowed, NULL when absent; check PyErr_Occurred). */
+/* table.get(key) for an exact str key (borrowed, NULL when absent; check PyErr_Occurred), and
+ * number_of() it in *number. */
 static PyObject *
-table_get(PyObject *table, PyObject *key)
+table_get(PyObject *table, PyObject *key, long *number)
 {
     uint64_t mixed = (uint64_t)(uintptr_t)key ^ ((uint64_t)(uintptr_t)table << 1);
     size_t slot = (size_t)((mixed * 0x9E3779B97F4A7C15u) >> 56); /* KEY_SLOTS: 2**8 */
     if (key_slots[slot].key == key && key_slots[slot].table == table) {
+        *number = key_slots[slot].number;
         return key_slots[slot].value;
     }
     PyObject *value = PyDict_GetItemWithError(table, key);
@@ -108,6 +128,7 @@ table_get(PyObject *table, PyObject *key)
     key_slots[slot].key = Py_NewRef(key);
     key_slots[slot].table = Py_NewRef(table);
     key_slots[slot].value = Py_XNewRef(value);
+    key_slots[slot].number = *number = number_of(value);
     Py_XDECREF(old_key);
     Py_XDECREF(old_table);
     Py_XDECREF(old_value);
@@ -239,9 +260,10 @@ read_keys(PyObject *section, PyObject *table, int only_known, PyObject **found)
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     while (PyDict_Next(section, &pos, &key, &value)) {
-        PyObject *index = PyUnicode_CheckExact(key) ? table_get(table, key) : NULL;
+        long number;
+        PyObject *index = PyUnicode_CheckExact(key) ? table_get(table, key, &number) : NULL;
         if (index != NULL) {
-            found[PyLong_AsLong(index)] = value;
+            found[number] = value; /* the module's own tables: 0 <= number < their size */
         } else if (PyErr_Occurred()) {
             return ERR;
         } else if (only_known || !PyUnicode_CheckExact(key)) {
@@ -416,7 +438,8 @@ read_properties(PyObject *rule, int keep, Item *it)
         if (!PyUnicode_CheckExact(key)) {
             return UNSURE;
         }
-        PyObject *status = table_get(known, key);
+        long i;
+        PyObject *status = table_get(known, key, &i);
         if (status == NULL) {
             if (PyErr_Occurred()) {
                 return ERR;
@@ -425,9 +448,8 @@ read_properties(PyObject *rule, int keep, Item *it)
         } else if (status == Py_False) {
             return UNSURE;
         } else if (PyLong_CheckExact(status)) {
-            Py_ssize_t i = PyLong_AsSsize_t(status);
             if (i < 0 || i >= fields) {
-                return PyErr_Occurred() ? ERR : bad_tables("a custom field index is out of range");
+                return bad_tables("a custom field index is out of range");
             }
             it->custom[i] = value;
         }
@@ -565,7 +587,8 @@ map_user(PyObject *user, PyObject **user_data)
             result = UNSURE;
             break;
         }
-        PyObject *entry = table_get(T.user_keys, key);
+        long bit_index;
+        PyObject *entry = table_get(T.user_keys, key, &bit_index);
         if (entry == NULL) {
             int index = PyErr_Occurred() ? -2 : identity_index(key);
             if (index >= 0) {
@@ -577,7 +600,7 @@ map_user(PyObject *user, PyObject **user_data)
             continue;
         }
         PyObject *meta = PyTuple_GET_ITEM(entry, 0);
-        unsigned long long bit = 1ULL << PyLong_AsLong(PyTuple_GET_ITEM(entry, 1));
+        unsigned long long bit = 1ULL << bit_index; /* 0 <= bit_index < 64: user_key_bits */
         if (!PyUnicode_CheckExact(raw) || (taken & bit)) {
             result = UNSURE; /* a list, a number, or a second value for one Meta key */
             continue;
@@ -795,7 +818,8 @@ custom_data_of(PyObject *rule, Item *it, PyObject **custom_data)
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     while (it->undeclared && PyDict_Next(it->properties, &pos, &key, &value)) {
-        PyObject *status = table_get(RULE(rule, R_PROPERTIES), key);
+        long index;
+        PyObject *status = table_get(RULE(rule, R_PROPERTIES), key, &index);
         if ((status == NULL && PyErr_Occurred()) ||
             (status == NULL && PyDict_SetItem(out, key, value) < 0)) {
             Py_DECREF(out);
