@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from capigate.clock import FrozenClock
-from capigate.store.depth import DepthGauge
+from capigate.store.depth import MAX_COUNT_SHARE, DepthGauge
 
 
 def test_gauge_needs_a_first_count() -> None:
@@ -38,3 +38,26 @@ def test_gauge_never_goes_negative() -> None:
     gauge.counted(1)
     gauge.add(-3)
     assert gauge.current() == 0
+
+
+def test_a_slow_count_is_trusted_for_longer() -> None:
+    """A count that took 0.3 s is not repeated for 15 s (MAX_COUNT_SHARE of the time counting),
+    so a deep outbox does not spend a core's share on counting."""
+    clock = FrozenClock()
+    gauge = DepthGauge(clock, refresh_s=2.0)
+    gauge.counted(1_300_000, took_s=0.3)
+    clock.advance(0.3 / MAX_COUNT_SHARE - 0.01)
+    assert gauge.current() == 1_300_000
+    clock.advance(0.01)
+    assert gauge.current() is None
+
+
+def test_a_quick_count_keeps_the_refresh_interval() -> None:
+    """A count that took 10 ms is still repeated after refresh_s, not sooner."""
+    clock = FrozenClock()
+    gauge = DepthGauge(clock, refresh_s=2.0)
+    gauge.counted(5, took_s=0.01)
+    clock.advance(1.99)
+    assert gauge.current() == 5
+    clock.advance(0.01)
+    assert gauge.current() is None

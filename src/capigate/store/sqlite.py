@@ -138,12 +138,13 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks, SQLOutcomes):
         return await self._reader.run(_stats)
 
     async def outbox_depth(self) -> int:
-        """Events still on their way; a full count at most every few seconds."""
+        """Events still on their way; a full count at most every few seconds (``DepthGauge``)."""
         depth = self._depth.current()
         if depth is None:
+            started = self._clock()
             row = await self._reader.run(partial(_fetchone, Q["outbox_depth"], {}))
             depth = int(row["n"]) if row else 0
-            self._depth.counted(depth)
+            self._depth.counted(depth, took_s=self._clock() - started)
         return depth
 
     async def purge(self, *, now_s: float) -> int:
