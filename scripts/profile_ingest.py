@@ -2,8 +2,8 @@
 
 The load is ``bench_ingest``'s: unique events, single POSTs from 16 concurrent callers or
 100-event batches from 8. Requests go straight into the ASGI app (no sockets, no HTTP parser),
-so the figures are the gateway's own work; CPU time counts every thread (the SQLite writer's
-too), cProfile sees the event loop's thread only. A profile inflates small functions; compare
+so the figures are the gateway's own work, with ``capigate serve``'s garbage-collector settings;
+CPU time counts every thread (the SQLite writer's too), cProfile sees the event loop's thread only. A profile inflates small functions; compare
 CPU per event between runs of the same machine load.
 
     python scripts/profile_ingest.py [--batch 100] [--requests 100] [--top 30] [--no-profile]
@@ -76,7 +76,7 @@ async def run(args: argparse.Namespace, tmp: str, config: Path) -> None:
     environ = {"BENCH_KEY": BENCH_KEY, "CAPIGATE_WORKER_ENABLED": "false"}
     environ["CAPIGATE_DB"] = f"sqlite:///{tmp}/profile.db"
     logging.disable(logging.WARNING)
-    app = create_app(load(config_path=str(config), environ=environ))
+    app = create_app(load(config_path=str(config), environ=environ), serving=True)
     concurrency = 16 if args.batch == 1 else 8
     async with app.router.lifespan_context(app):
         source = Bodies("p", args.batch)
