@@ -3,8 +3,9 @@
 The load is ``bench_ingest``'s: unique events, single POSTs from 16 concurrent callers or
 100-event batches from 8. Requests go straight into the ASGI app (no sockets, no HTTP parser),
 so the figures are the gateway's own work, with ``capigate serve``'s garbage-collector settings;
-CPU time counts every thread (the SQLite writer's too), cProfile sees the event loop's thread only. A profile inflates small functions; compare
-CPU per event between runs of the same machine load.
+CPU time counts every thread (the SQLite writer's too), cProfile sees the event loop's thread
+only. A profile inflates small functions; compare CPU per event between runs of the same machine
+load.
 
     python scripts/profile_ingest.py [--batch 100] [--requests 100] [--top 30] [--no-profile]
 """
