@@ -12,12 +12,14 @@ from setuptools import Extension, setup
 
 COMPILE_ARGS = ["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
 SOURCES = sorted(Path("src/capigate").glob("_c*.c"))
+HEADERS = sorted(str(path) for path in Path("src/capigate").glob("_c*.h"))
 
 setup(
     ext_modules=[
         Extension(
             f"capigate.{path.stem}",
             [str(path)],
+            depends=HEADERS,
             extra_compile_args=COMPILE_ARGS,
             optional=True,
         )

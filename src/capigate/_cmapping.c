@@ -14,6 +14,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#define CS_MODULE "capigate._cmapping"
+#include "_cshared.h"
+
 #include <limits.h>
 #include <stdint.h>
 #include <math.h>
@@ -1056,23 +1059,6 @@ cm_decide(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 /* ---- configure ------------------------------------------------------------------------- */
 
 static int
-take(PyObject *tables, const char *name, PyObject **slot, int (*check)(PyObject *))
-{
-    PyObject *value = PyDict_GetItemString(tables, name);
-    if (value == NULL) {
-        PyErr_Format(PyExc_KeyError, "capigate._cmapping.configure: %s is missing", name);
-        return -1;
-    }
-    if (!check(value)) {
-        PyErr_Format(PyExc_TypeError, "capigate._cmapping.configure: %s has the wrong type",
-                     name);
-        return -1;
-    }
-    Py_XSETREF(*slot, Py_NewRef(value));
-    return 0;
-}
-
-static int
 is_text_dict(PyObject *o)
 {
     Py_ssize_t pos = 0;
@@ -1097,24 +1083,6 @@ is_text_tuple(PyObject *o)
         }
     }
     return 1;
-}
-
-static int
-is_frozenset(PyObject *o)
-{
-    return PyFrozenSet_CheckExact(o);
-}
-
-static int
-is_text(PyObject *o)
-{
-    return PyUnicode_CheckExact(o);
-}
-
-static int
-is_callable(PyObject *o)
-{
-    return PyCallable_Check(o);
 }
 
 /* A tuple subclass of four fields, as typing.NamedTuple makes it. */

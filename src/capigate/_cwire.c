@@ -14,6 +14,9 @@
 #include <Python.h>
 #include <structmember.h>
 
+#define CS_MODULE "capigate._cwire"
+#include "_cshared.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -1892,12 +1895,6 @@ cw_prepare(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     return prepared;
 }
 
-static int take(PyObject *tables, const char *name, PyObject **slot, int (*check)(PyObject *));
-static int is_type(PyObject *o);
-static int is_callable(PyObject *o);
-static int is_dict(PyObject *o);
-static int is_frozenset(PyObject *o);
-
 static int
 take_settings(PyObject *tables)
 {
@@ -1939,47 +1936,6 @@ clear_tables(void)
     Py_CLEAR(last_keys);
     Py_CLEAR(last_custom_keys);
     configured = 0;
-}
-
-/* A strong reference to tables[name] in *slot, checked with check (NULL: any object). */
-static int
-take(PyObject *tables, const char *name, PyObject **slot, int (*check)(PyObject *))
-{
-    PyObject *value = PyDict_GetItemString(tables, name);
-    if (value == NULL) {
-        PyErr_Format(PyExc_KeyError, "capigate._cwire.configure: %s is missing", name);
-        return -1;
-    }
-    if (check != NULL && !check(value)) {
-        PyErr_Format(PyExc_TypeError, "capigate._cwire.configure: %s has the wrong type", name);
-        return -1;
-    }
-    Py_XSETREF(*slot, Py_NewRef(value));
-    return 0;
-}
-
-static int
-is_frozenset(PyObject *o)
-{
-    return PyFrozenSet_CheckExact(o);
-}
-
-static int
-is_dict(PyObject *o)
-{
-    return PyDict_CheckExact(o);
-}
-
-static int
-is_type(PyObject *o)
-{
-    return PyType_Check(o);
-}
-
-static int
-is_callable(PyObject *o)
-{
-    return PyCallable_Check(o);
 }
 
 static int
