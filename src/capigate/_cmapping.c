@@ -771,22 +771,8 @@ event_id_of(PyObject *rule, PyObject *event_time, Item *it, PyObject **event_id)
         PyObject *parts = RULE(rule, R_ID_PARTS);
         return parts == Py_None ? UNSURE : templated_id(parts, event_time, it, event_id);
     }
-    if (PyLong_CheckExact(explicit)) {
-        return int_text(explicit, LLONG_MAX, event_id);
-    }
-    if (!PyUnicode_CheckExact(explicit)) {
-        return UNSURE;
-    }
-    PyObject *text = strip_text(explicit);
-    if (text == NULL) {
-        return ERR;
-    }
-    if (PyUnicode_GET_LENGTH(text) == 0) {
-        Py_DECREF(text);
-        return UNSURE;
-    }
-    *event_id = text;
-    return DONE;
+    int found = id_text(explicit, event_id);
+    return found == DONE && *event_id == NULL ? UNSURE : found; /* no id: the long way says why */
 }
 
 /* ---- custom_data and the event --------------------------------------------------------- */
