@@ -38,62 +38,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from bench_ingest import event as bench_event
 
 from tests.native import require_native
+from tests.unit import mapping_kit
+from tests.unit.mapping_kit import (
+    BOT,
+    CLEAN_TEXT,
+    CONTEXT_KEYS,
+    EVENTS,
+    NOW_S,
+    PROPERTY_KEYS,
+    SCALAR,
+    SERVER,
+    SOURCES,
+    TEXT,
+    USER_KEYS,
+    WEBSITE,
+    ordered,
+)
 
 _cmapping = require_native("_cmapping")
 
-NOW_S = 1_763_800_000.0
-WEBSITE = SourceInfo("landing", "website", frozenset({"website"}))
-BOT = SourceInfo("bot", "bot")
-SERVER = SourceInfo("billing", "server")
-SOURCES = (
-    WEBSITE,
-    BOT,
-    SERVER,
-    SourceInfo("miniapp", "mini_app"),
-    SourceInfo("lifecycle", "lifecycle"),
-    SourceInfo("bench", "website"),
-    SourceInfo("checkout", "server"),  # named in a plan's sources and by_source
-)
 SENDERS = {Sender.WEBSITE: WEBSITE, Sender.BOT: BOT, Sender.BILLING: SERVER}
-PLAN_TEXT = """\
-version: 1
-defaults: {currency: USD, undeclared_properties: %s}
-events:
-  checkout:
-    event_name: Purchase
-    action_source: website
-    action_source_by_source: {bot: chat, checkout: system_generated}
-    sources: [website, server, bot, checkout]
-    value_required: true
-    required: [order_id, value]
-    optional: [coupon]
-    custom_data:
-      fields: [order_id, value, currency, coupon]
-      constants: {status: paid, tip: 0}
-    event_id: order_{order_id}_{user_id}
-  signup:
-    event_name: CompleteRegistration
-    action_source: website
-    sources: [website, bot]
-    required: [phone_number]
-    event_id: "signup_{{x}}_{session_id}_{ts}"
-  cta_click:
-    event_name: Lead
-    action_source: website
-    sources: [website]
-    custom_data: [button_id, utm_source]
-    event_id: cta_{session_id}
-  renewal:
-    event_name: Subscribe
-    action_source: chat
-    sources: [bot]
-    derived: true
-    custom_data: [transaction_id]
-    event_id: "{transaction_id}{external_id}{telegram_id}"
-"""
 PLANS = (
-    default_plan(),
-    *(load_plan(PLAN_TEXT % policy) for policy in ("keep", "warn", "drop")),
+    *mapping_kit.PLANS,
     Plan(  # rules as code builds them: no event_id template, odd values
         {
             "raw": PlanEvent("raw", "Lead", "website", "", frozenset({"website", "bot"})),
@@ -121,20 +87,11 @@ def _native_on() -> Iterator[None]:
     mapping.use_native(True)
 
 
-def _order(value: object) -> object:
-    """Dict key order made visible to ``==`` (it reaches the stored payload's JSON)."""
-    if isinstance(value, dict):
-        return [(key, _order(v)) for key, v in value.items()]
-    if isinstance(value, list):
-        return [_order(v) for v in value]
-    return value
-
-
 def _same(native_way: Mapped | None, python_way: Mapped | None) -> None:
     assert native_way == python_way
     if native_way is not None and python_way is not None:
         assert type(native_way) is Mapped
-        assert _order(native_way.event) == _order(python_way.event)
+        assert ordered(native_way.event) == ordered(python_way.event)
 
 
 def decided(item: Any, plan: Plan, source: SourceInfo, now_s: float = NOW_S) -> Mapped | None:
@@ -286,70 +243,41 @@ class Text(str):
     pass
 
 
-_TEXT = st.sampled_from(
-    ["", " ", "a", " b ", "ü", "\u00a0c\u2003", "\x1cd\x1f", "fb", "+998901234567", "x@y.uz", "0"]
-)
 _ODD = st.sampled_from([Text("t"), Text(""), Number.SEVEN, (1,), b"x", 1.5j])
-_SCALAR = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**60), 2**60),
-    st.sampled_from([0, 2**53, -(2**53), 2**53 - 1, 1 - 2**53, 2**63, -(2**63), 10**30]),
-    st.floats(allow_nan=True, allow_infinity=True),
-    _TEXT,
-)
 _VALUE = st.one_of(
-    _SCALAR, st.lists(_SCALAR, max_size=2), st.dictionaries(_TEXT, _SCALAR, max_size=1), _ODD
+    SCALAR, st.lists(SCALAR, max_size=2), st.dictionaries(TEXT, SCALAR, max_size=1), _ODD
 )
-_USER_KEYS = [
-    "email", "phone", "first_name", "ip", "user_agent", "fbp", "fbc", "em", "ph", "external_id",
-    "client_ip_address", "telegram_id", "user_id", "fbclid", "nickname", "country",
-]  # fmt: skip
-_PROPERTY_KEYS = [
-    "order_id", "value", "currency", "coupon", "button_id", "utm_source", "utm_campaign",
-    "phone_number", "user_name", "address", "status", "session_id", "tip", "transaction_id",
-    "language", "a", "b",
-]  # fmt: skip
-_CONTEXT_KEYS = [
-    "session_id", "page_url", "referrer", "test_event_code", "order_id", "currency", "coupon",
-    "user_id", "telegram_id", "button_id", "b", "value", "transaction_id",
-]  # fmt: skip
-_EVENTS = [
-    "cta_click", "landing_view", "start_bot", "subscribe", "checkout", "signup", "renewal",
-    "raw", "odd", "Purchase", "",
-]  # fmt: skip
 
 
 def _section(keys: list[str], values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     section = st.dictionaries(st.sampled_from(keys), values, max_size=6)
-    odd_keys = st.dictionaries(st.sampled_from([1, Text("email"), ("x",)]), _TEXT, max_size=1)
+    odd_keys = st.dictionaries(st.sampled_from([1, Text("email"), ("x",)]), TEXT, max_size=1)
     return st.one_of(section, section, section, st.none(), st.just([]), odd_keys)
 
 
-_CLEAN_TEXT = st.sampled_from(["a", " b ", "fb", "o-1", "+998901234567", "x@y.uz", "", "0", " "])
-_CLEAN = st.one_of(_CLEAN_TEXT, _CLEAN_TEXT, st.sampled_from([7, 2**53, True, None, 1.5]))
+_CLEAN = st.one_of(CLEAN_TEXT, CLEAN_TEXT, st.sampled_from([7, 2**53, True, None, 1.5]))
 _CLEAN_ITEMS = st.fixed_dictionaries(
     {"event": st.sampled_from(["cta_click", "landing_view", "checkout", "signup", "renewal"])},
     optional={
-        "event_id": st.one_of(_CLEAN_TEXT, st.integers(0, 9), st.none()),
+        "event_id": st.one_of(CLEAN_TEXT, st.integers(0, 9), st.none()),
         "event_time": st.one_of(st.integers(1_700_000_000, 1_800_000_000), st.none()),
         "action_source": st.none(),
-        "user": st.dictionaries(st.sampled_from(_USER_KEYS), _CLEAN, max_size=6),
-        "properties": st.dictionaries(st.sampled_from(_PROPERTY_KEYS), _CLEAN, max_size=6),
-        "context": st.dictionaries(st.sampled_from(_CONTEXT_KEYS), _CLEAN, max_size=6),
+        "user": st.dictionaries(st.sampled_from(USER_KEYS), _CLEAN, max_size=6),
+        "properties": st.dictionaries(st.sampled_from(PROPERTY_KEYS), _CLEAN, max_size=6),
+        "context": st.dictionaries(st.sampled_from(CONTEXT_KEYS), _CLEAN, max_size=6),
     },
 )
 _NOISY_ITEMS = st.fixed_dictionaries(
     {},
     optional={
-        "event": st.one_of(st.sampled_from(_EVENTS), _SCALAR, _ODD),
-        "event_id": st.one_of(_TEXT, _SCALAR, _ODD),
-        "event_time": st.one_of(st.integers(1_700_000_000, 1_800_000_000), _SCALAR, _ODD),
-        "action_source": st.one_of(st.sampled_from(["website", "chat", "app"]), _SCALAR),
-        "user": _section(_USER_KEYS, st.one_of(_TEXT, _VALUE)),
-        "properties": _section(_PROPERTY_KEYS, st.one_of(_TEXT, _VALUE)),
-        "context": _section(_CONTEXT_KEYS, st.one_of(_TEXT, _VALUE)),
-        "extra": _SCALAR,
+        "event": st.one_of(st.sampled_from(EVENTS), SCALAR, _ODD),
+        "event_id": st.one_of(TEXT, SCALAR, _ODD),
+        "event_time": st.one_of(st.integers(1_700_000_000, 1_800_000_000), SCALAR, _ODD),
+        "action_source": st.one_of(st.sampled_from(["website", "chat", "app"]), SCALAR),
+        "user": _section(USER_KEYS, st.one_of(TEXT, _VALUE)),
+        "properties": _section(PROPERTY_KEYS, st.one_of(TEXT, _VALUE)),
+        "context": _section(CONTEXT_KEYS, st.one_of(TEXT, _VALUE)),
+        "extra": SCALAR,
     },
 )
 _PLAN_INDEX = st.integers(0, len(PLANS) - 1)  # shown as a number, not a whole plan
@@ -487,7 +415,10 @@ def test_most_usual_items_are_decided_in_c() -> None:
 
 def test_many_plans_in_turn_each_use_their_own_tables() -> None:
     """More plans than C keeps tables for, in turn: each item is mapped by its own plan."""
-    plans = [load_plan(PLAN_TEXT.replace("Purchase", f"Purchase{i}") % "keep") for i in range(7)]
+    plans = [
+        load_plan(mapping_kit.PLAN_TEXT.replace("Purchase", f"Purchase{i}") % "keep")
+        for i in range(7)
+    ]
     properties = {"order_id": "o", "value": 1, "currency": "UZS"}
     item = {"event": "checkout", "event_id": "e", "properties": properties}
     for _ in range(3):
