@@ -10,7 +10,6 @@ import enum
 import json
 import os
 import random
-import resource
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +36,7 @@ from capigate.plan.mapping import ITEM_FIELDS, Mapped, to_meta_event
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from bench_ingest import event as bench_event
 
-from tests.native import require_native
+from tests.native import assert_memory_flat, require_native
 from tests.unit import mapping_kit
 from tests.unit.mapping_kit import (
     BOT,
@@ -439,16 +438,6 @@ def test_a_new_source_object_with_other_claims_is_read_again() -> None:
 # --- memory and errors --------------------------------------------------------------------
 
 
-def _rss_kib() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-LEAK_CALLS = 200_000
-MAX_BLOCK_GROWTH = 2_000
-MAX_RSS_GROWTH_KIB = 2048
-
-
 def test_memory_stays_flat_over_many_calls() -> None:
     """No reference is leaked on any path (decided, left to Python, failing): allocated blocks
     stay flat over 100k calls, and RSS over 200k more."""
@@ -480,14 +469,7 @@ def test_memory_stays_flat_over_many_calls() -> None:
                 with pytest.raises(TypeError):
                     _cmapping.decide(items[0][0], bad_tables, WEBSITE, NOW_S)
 
-    run(LEAK_CALLS // 2)  # free lists and the key slots fill up first
-    before = sys.getallocatedblocks()
-    run(LEAK_CALLS // 2)
-    assert sys.getallocatedblocks() - before < MAX_BLOCK_GROWTH
-    rss_before = _rss_kib()
-    run(LEAK_CALLS)
-    assert _rss_kib() - rss_before < MAX_RSS_GROWTH_KIB
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+    assert_memory_flat(run, max_block_growth=2_000)  # the key slots fill up in the first half
 
 
 def test_bad_arguments_raise() -> None:

@@ -5,7 +5,6 @@ reads (region, birth year, memos, options) and leaks nothing."""
 from __future__ import annotations
 
 import copy
-import resource
 import sys
 import threading
 from collections.abc import Iterator
@@ -20,11 +19,9 @@ from capigate import pipeline
 from capigate.normalize import memo, userdata
 from capigate.pipeline import DAY_S, PipelineOptions, Prepared
 from capigate.validate import ValidationOptions
-from tests.native import require_native
+from tests.native import assert_memory_flat, require_native
 from tests.unit.test_native_wire import (
-    LEAK_CALLS,
     MAX_BLOCK_GROWTH,
-    MAX_RSS_GROWTH_KB,
     NOW_S,
     REALISTIC,
     all_tables,
@@ -257,13 +254,7 @@ def test_memory_stays_flat_over_many_calls() -> None:
         for i in range(count):
             cwire.prepare(events[i % len(events)], clocks[i % 3], options[i % 7 % 3])
 
-    run(LEAK_CALLS // 2)  # free lists and memos fill up first
-    before = sys.getallocatedblocks()
-    run(LEAK_CALLS // 2)
-    assert sys.getallocatedblocks() - before < MAX_BLOCK_GROWTH
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    run(LEAK_CALLS)
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < MAX_RSS_GROWTH_KB
+    assert_memory_flat(run, max_block_growth=MAX_BLOCK_GROWTH)
 
 
 def _fresh(text: str) -> str:

@@ -25,7 +25,7 @@ from capigate.normalize.keys import USER_DATA_ORDER
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from bench_core import generate
 
-from tests.native import require_native
+from tests.native import LEAK_CALLS, MAX_RSS_GROWTH_KIB, require_native, rss_kib
 
 _cuserdata = require_native("_cuserdata")
 
@@ -400,15 +400,6 @@ def test_raw_keys_are_never_taken_as_hashes() -> None:
 # --- memory and errors --------------------------------------------------------------------
 
 
-def _rss_kib() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-LEAK_CALLS = 200_000
-LEAK_SLACK_KIB = 2048
-
-
 def test_no_memory_growth_over_many_calls() -> None:
     """200k calls over decided, undecided, refused and failing values leave RSS flat: every
     reference is released on every path, errors included."""
@@ -434,10 +425,10 @@ def test_no_memory_growth_over_many_calls() -> None:
 
     run(LEAK_CALLS // 10)
     failing(LEAK_CALLS // 10)
-    before = _rss_kib()
+    before = rss_kib()
     run(LEAK_CALLS)
     failing(LEAK_CALLS // 4)
-    assert _rss_kib() - before < LEAK_SLACK_KIB
+    assert rss_kib() - before < MAX_RSS_GROWTH_KIB
 
 
 def test_bad_arguments_raise() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import ipaddress
 import math
-import resource
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,14 +30,12 @@ from tests.unit.test_validate_clean import OPTIONS, WEIRD, near_clean_events
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from bench_core import NOW_S, generate
 
-from tests.native import require_native
+from tests.native import assert_memory_flat, require_native
 
 cwire = require_native("_cwire")
 
 REALISTIC = generate(600, 120)
 PIPELINES = [PipelineOptions(default_region="UZ", validation=options) for options in OPTIONS]
-LEAK_CALLS = 200_000
-MAX_RSS_GROWTH_KB = 2048
 MAX_BLOCK_GROWTH = 1000  # a leak of one object per call would be 100k blocks
 
 
@@ -517,13 +514,7 @@ def test_memory_stays_flat_over_many_calls() -> None:
             if i % 4 == 0:
                 cwire.prepare_clean(event, qualities[i % len(qualities)], NOW_S, options, [])
 
-    run(LEAK_CALLS // 2)  # free lists fill up first (their blocks stay allocated)
-    before = sys.getallocatedblocks()
-    run(LEAK_CALLS // 2)
-    assert sys.getallocatedblocks() - before < MAX_BLOCK_GROWTH
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    run(LEAK_CALLS)
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < MAX_RSS_GROWTH_KB
+    assert_memory_flat(run, max_block_growth=MAX_BLOCK_GROWTH)
 
 
 IPV6_LIKE = st.one_of(
