@@ -9,12 +9,13 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from capigate.clock import FrozenClock
 from capigate.errors import StoreError
-from capigate.store import EnqueueResult, NewEvent
+from capigate.store import NewEvent
 from capigate.store.sqlite import SQLiteStore
 from capigate.store.sqlite_enqueue import (
     FIXED_PARAMETERS,
@@ -164,15 +165,18 @@ def _statements(store: SQLiteStore) -> list[str]:
     return seen
 
 
-async def _grouped(store: SQLiteStore, calls: list[list[NewEvent]]) -> list[list[EnqueueResult]]:
-    """Enqueue ``calls`` in one group commit."""
+async def _grouped(
+    store: SQLiteStore, calls: list[list[NewEvent]], *, return_exceptions: bool = False
+) -> list[Any]:
+    """Enqueue ``calls`` in one group commit: each call's results (or, with
+    ``return_exceptions``, the error a failing call raised)."""
     held, entered, gate = _held(store._writer)
     await asyncio.to_thread(entered.wait, 10)
     futures = [asyncio.ensure_future(store.enqueue(call, now_s=T0)) for call in calls]
     await asyncio.sleep(0)
     gate.set()
     await held
-    return list(await asyncio.gather(*futures))
+    return list(await asyncio.gather(*futures, return_exceptions=return_exceptions))
 
 
 async def test_a_group_of_new_events_costs_a_fixed_number_of_statements(
@@ -236,13 +240,7 @@ async def test_a_failing_call_of_a_group_fails_alone(
     store, _ = stores
     broken = dataclasses.replace(_event("broken"), event_time=None)  # type: ignore[arg-type]
     calls = [[_event("a", marker=1)], [_event("b", marker=2), broken], [_event("c", marker=3)]]
-    held, entered, gate = _held(store._writer)
-    await asyncio.to_thread(entered.wait, 10)
-    futures = [asyncio.ensure_future(store.enqueue(call, now_s=T0)) for call in calls]
-    await asyncio.sleep(0)
-    gate.set()
-    await held
-    first, failed, third = await asyncio.gather(*futures, return_exceptions=True)
+    first, failed, third = await _grouped(store, calls, return_exceptions=True)
     assert isinstance(failed, StoreError) and "NOT NULL" in str(failed)
     assert isinstance(first, list) and isinstance(third, list)
     ids = [first[0].id, third[0].id]
