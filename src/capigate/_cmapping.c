@@ -1150,23 +1150,15 @@ index_table(const char *const *names, int count)
 static int
 intern_names(void)
 {
-    struct {
-        PyObject **slot;
-        const char *text;
-    } names[] = {
+    const CsName names[] = {
         {&s_name, "name"}, {&s_kind, "kind"}, {&s_action_sources, "action_sources"},
         {&s_currency, "currency"}, {&s_telegram_id, "telegram_id"},
         {&s_event_name, "event_name"}, {&s_user_data, "user_data"},
         {&s_custom_data, "custom_data"}, {&s_event_source_url, "event_source_url"},
         {&s_referrer_url, "referrer_url"}, {&s_external_id, "external_id"}, {&s_app, "app"},
     };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (*names[i].slot == NULL) {
-            *names[i].slot = PyUnicode_InternFromString(names[i].text);
-        }
-        if (*names[i].slot == NULL) {
-            return -1;
-        }
+    if (intern_all(names, sizeof names / sizeof names[0]) < 0) {
+        return -1;
     }
     for (int i = 0; i < N_FIELDS; i++) {
         if (field_names[i] == NULL) {

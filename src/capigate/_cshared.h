@@ -14,35 +14,15 @@
 #error "define CS_MODULE before including _cshared.h"
 #endif
 
-static inline int
-is_frozenset(PyObject *o)
-{
-    return PyFrozenSet_CheckExact(o);
-}
-
-static inline int
-is_dict(PyObject *o)
-{
-    return PyDict_CheckExact(o);
-}
-
-static inline int
-is_text(PyObject *o)
-{
-    return PyUnicode_CheckExact(o);
-}
-
-static inline int
-is_type(PyObject *o)
-{
-    return PyType_Check(o);
-}
-
-static inline int
-is_callable(PyObject *o)
-{
-    return PyCallable_Check(o);
-}
+/* The type checks configure() gives take(): functions, since the API's checks are macros. */
+#define CS_CHECK(name, test)                                                                    \
+    static inline int name(PyObject *o) { return test(o); }
+CS_CHECK(is_frozenset, PyFrozenSet_CheckExact)
+CS_CHECK(is_dict, PyDict_CheckExact)
+CS_CHECK(is_text, PyUnicode_CheckExact)
+CS_CHECK(is_type, PyType_Check)
+CS_CHECK(is_callable, PyCallable_Check)
+#undef CS_CHECK
 
 /* A strong reference to tables[name] in *slot, checked with check (NULL: any object). */
 static inline int
@@ -58,6 +38,24 @@ take(PyObject *tables, const char *name, PyObject **slot, int (*check)(PyObject 
         return -1;
     }
     Py_XSETREF(*slot, Py_NewRef(value));
+    return 0;
+}
+
+/* An interned str in each empty slot of names[0..count). */
+typedef struct {
+    PyObject **slot;
+    const char *text;
+} CsName;
+
+static inline int
+intern_all(const CsName *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (*names[i].slot == NULL &&
+            (*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL) {
+            return -1;
+        }
+    }
     return 0;
 }
 

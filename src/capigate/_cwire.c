@@ -2173,10 +2173,7 @@ cw_configure(PyObject *Py_UNUSED(module), PyObject *tables)
 static int
 intern_names(void)
 {
-    struct {
-        PyObject **slot;
-        const char *text;
-    } names[] = {
+    const CsName names[] = {
         {&s_event_name, "event_name"}, {&s_event_time, "event_time"},
         {&s_event_id, "event_id"}, {&s_action_source, "action_source"},
         {&s_event_source_url, "event_source_url"}, {&s_referrer_url, "referrer_url"},
@@ -2196,15 +2193,7 @@ intern_names(void)
         {&s_default_region, "default_region"}, {&s_validation, "validation"},
         {&s_native, "_native"},
     };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (*names[i].slot == NULL) {
-            *names[i].slot = PyUnicode_InternFromString(names[i].text);
-            if (*names[i].slot == NULL) {
-                return -1;
-            }
-        }
-    }
-    return 0;
+    return intern_all(names, sizeof names / sizeof names[0]);
 }
 
 static PyMethodDef methods[] = {
