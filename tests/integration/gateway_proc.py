@@ -77,11 +77,18 @@ def free_port() -> int:
 
 @contextmanager
 def serve(
-    db_url: str, workdir: Path, *, extra_config: str = "", workers: int = 1, **env: str
+    db_url: str,
+    workdir: Path,
+    *,
+    extra_config: str = "",
+    workers: int = 1,
+    base_config: str = CONFIG,
+    **env: str,
 ) -> Iterator[Gateway]:
-    """Start ``capigate serve`` (with ``workers`` processes); stop it (and wait) on exit."""
+    """Start ``capigate serve`` (with ``workers`` processes) on ``base_config`` plus
+    ``extra_config``; stop it (and wait) on exit."""
     config = workdir / "capigate.yaml"
-    config.write_text(CONFIG + extra_config)
+    config.write_text(base_config + extra_config)
     port = free_port()
     log_path = workdir / f"gateway-{port}.log"
     environ = {

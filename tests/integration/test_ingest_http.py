@@ -18,6 +18,7 @@ from capigate.secret import Secret
 from tests.integration.gateway_proc import (
     BOT_KEY,
     BOT_TOKEN,
+    CONFIG,
     INGEST,
     PAY_KEY,
     Gateway,
@@ -149,6 +150,20 @@ def test_proxy_ip_user_agent_cookies_and_fbclid_reach_the_payload(
     assert user_data["client_user_agent"] == "Mozilla/5.0 (IT)"
     assert user_data["fbp"] == "fb.1.1596403881668.1116446470"
     assert user_data["fbc"].startswith("fb.1.") and user_data["fbc"].endswith(".IwAR2F4-dbP0l7Mn")
+
+
+def test_without_trusted_proxies_forwarded_for_is_not_believed(tmp_path: Path) -> None:
+    """With no trusted_proxies, X-Forwarded-For from a loopback peer is not believed: uvicorn's
+    own proxy-header handling (which trusts 127.0.0.1) stays off, so the client IP is the
+    socket's address."""
+    base = CONFIG[CONFIG.index("sources:") :]  # the same sources, no trusted_proxies
+    with serve(f"sqlite:///{tmp_path / 'gateway.db'}", tmp_path, base_config=base) as running:
+        session = unique()
+        with running.client() as client:
+            response = client.post(INGEST, json=web_event(session), headers=browser("203.0.113.9"))
+        assert response.status_code == 202, response.text
+        (stored,) = [e for e in running.stored() if e.event_id == f"cta_{session}"]
+    assert stored.payload["user_data"]["client_ip_address"] == "127.0.0.1"
 
 
 def test_browser_with_valid_init_data_may_name_its_telegram_user(client: httpx.Client) -> None:

@@ -53,6 +53,9 @@ def _server_options(settings: Settings) -> dict[str, Any]:
         "log_config": None,
         "access_log": False,
         "server_header": False,
+        # uvicorn would otherwise take the client address from X-Forwarded-For of any loopback
+        # peer; capigate believes that header only through its own trusted_proxies setting.
+        "proxy_headers": False,
     }
 
 
