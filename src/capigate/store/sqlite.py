@@ -1,7 +1,8 @@
 """The embedded default ``Store``: one SQLite file in WAL mode.
 
 Writes run on one writer thread with group commit (``sqlite_threads``); reads on another
-connection. Durability: with ``synchronous=FULL`` (the default) a committed event survives a
+connection; a third copies the WAL into the database file (``Checkpointer``), so that commits
+do not. Durability: with ``synchronous=FULL`` (the default) a committed event survives a
 process kill and a power loss; with ``synchronous=NORMAL`` (``?synchronous=normal`` in the URL)
 it survives a process kill, but the last commits may be lost on power loss. Several processes
 may share the file: ``BEGIN IMMEDIATE`` makes their writes take turns.
@@ -32,7 +33,7 @@ from capigate.store.depth import DepthGauge
 from capigate.store.identity_sqlite import SQLiteIdentity
 from capigate.store.lifecycle_sqlite import SQLiteLifecycle
 from capigate.store.outcomes import SQLOutcomes
-from capigate.store.sqlite_threads import Mergeable, Reader, Writer, connect
+from capigate.store.sqlite_threads import Checkpointer, Mergeable, Reader, Writer, connect
 from capigate.store.webhooks_sqlite import SQLiteWebhooks
 
 Q = sql.load("sqlite")
@@ -57,6 +58,7 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks, SQLOutcomes):
         self._clock = clock
         self._writer = Writer(connect(path, synchronous=synchronous))
         self._reader = Reader(connect(path, synchronous=synchronous, read_only=True))
+        self._checkpointer = Checkpointer(connect(path, synchronous=synchronous))
         self._depth = DepthGauge(clock)
 
     @property
@@ -69,8 +71,9 @@ class SQLiteStore(SQLiteLifecycle, SQLiteIdentity, SQLiteWebhooks, SQLOutcomes):
         return await self._writer.run(partial(_migrate, self._clock()))
 
     async def close(self) -> None:
-        """Finish queued writes and close both connections."""
+        """Finish queued writes, stop the checkpointer and close the connections."""
         await self._writer.close()
+        await self._checkpointer.close()
         await self._reader.close()
 
     async def enqueue(self, events: Sequence[NewEvent], *, now_s: float) -> list[EnqueueResult]:
