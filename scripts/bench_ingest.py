@@ -10,6 +10,7 @@ events/s, p50/p99 latency, the ratio to the floor, RSS, and whether each target 
 ``scripts/profile_ingest.py`` shows where the gateway's CPU goes.
 
     python scripts/bench_ingest.py [--duration 8] [--rounds 2] [--concurrency 16] [--fill N]
+                                   [--random-ids]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +79,19 @@ def event(tag: str, n: int, now_s: int) -> dict[str, Any]:
 
 
 class Bodies:
-    """Unique request bodies: one event, or a batch of ``size`` events."""
+    """Unique request bodies: one event, or a batch of ``size`` events; ``random_ids`` gives each
+    event a ``uuid4`` id (as many clients send) instead of the tag and a counter."""
 
-    def __init__(self, tag: str, size: int) -> None:
+    def __init__(self, tag: str, size: int, random_ids: bool = False) -> None:
         self.tag, self.size, self.n = tag, size, 0
         self.now_s = int(time.time())
+        self.random_ids = random_ids
 
     def next(self) -> bytes:
         events = [event(self.tag, self.n + i, self.now_s) for i in range(self.size)]
+        if self.random_ids:
+            for one in events:
+                one["event_id"] = uuid.uuid4().hex
         self.n += self.size
         body = events[0] if self.size == 1 else {"batch": events}
         return json.dumps(body, separators=(",", ":")).encode()
@@ -121,14 +128,14 @@ async def _one_connection(
 
 
 async def _load(
-    port: int, batch: int, concurrency: int, duration_s: float, tag: str
+    port: int, batch: int, concurrency: int, duration_s: float, tag: str, *, random_ids: bool
 ) -> dict[str, Any]:
     key = os.environ.get("BENCH_KEY", BENCH_KEY)
     warm_deadline = time.perf_counter() + 1.0
     warm: dict[str, Any] = {"latencies": [], "statuses": {}}
     await asyncio.gather(
         *(
-            _one_connection(port, Bodies(f"{tag}w{c}", batch), key, warm_deadline, warm)
+            _one_connection(port, Bodies(f"{tag}w{c}", batch, random_ids), key, warm_deadline, warm)
             for c in range(concurrency)
         )
     )
@@ -137,7 +144,7 @@ async def _load(
     deadline = started + duration_s
     await asyncio.gather(
         *(
-            _one_connection(port, Bodies(f"{tag}c{c}", batch), key, deadline, out)
+            _one_connection(port, Bodies(f"{tag}c{c}", batch, random_ids), key, deadline, out)
             for c in range(concurrency)
         )
     )
@@ -193,13 +200,22 @@ def alternating(
     for round_ in range(args.rounds):
         for name, (port, pid) in servers.items():
             before = cpu_s(pid)
-            run = run_load(port, batch, concurrency, args.duration / args.rounds, f"{tag}{round_}")
+            duration_s, round_tag = args.duration / args.rounds, f"{tag}{round_}"
+            run = run_load(
+                port, batch, concurrency, duration_s, round_tag, random_ids=args.random_ids
+            )
             runs[name].append({**run, "cpu_s": cpu_s(pid) - before})
     return {name: combined(reports, batch) for name, reports in runs.items()}
 
 
 def run_load(
-    port: int, batch: int, concurrency: int, duration_s: float, tag: str
+    port: int,
+    batch: int,
+    concurrency: int,
+    duration_s: float,
+    tag: str,
+    *,
+    random_ids: bool = False,
 ) -> dict[str, Any]:
     """Drive ``port`` from a separate process; returns its JSON report (written to a file, so
     that nothing else the process prints can mix into it)."""
@@ -208,7 +224,7 @@ def run_load(
         command = [
             sys.executable, __file__, "load", "--port", str(port), "--batch", str(batch),
             "--concurrency", str(concurrency), "--duration", str(duration_s), "--tag", tag,
-            "--out", str(out),
+            "--out", str(out), *(["--random-ids"] if random_ids else []),
         ]  # fmt: skip
         subprocess.run(command, capture_output=True, check=True)
         return dict(json.loads(out.read_bytes()))
@@ -415,8 +431,18 @@ def report(args: argparse.Namespace, servers: Servers) -> int:
     if args.workers > 1:
         two_port, _ = servers.gateway(f"sqlite:///{servers.tmp}/workers.db", args.workers)
         name = f"gateway x{args.workers}"
-        print(line(f"{name:<14} single-event POSTs", run_load(two_port, 1, c, d, "ws")))
-        print(line(f"{name:<14} 100-event batches", run_load(two_port, 100, c // 2 or 1, d, "wb")))
+        print(
+            line(
+                f"{name:<14} single-event POSTs",
+                run_load(two_port, 1, c, d, "ws", random_ids=args.random_ids),
+            )
+        )
+        print(
+            line(
+                f"{name:<14} 100-event batches",
+                run_load(two_port, 100, c // 2 or 1, d, "wb", random_ids=args.random_ids),
+            )
+        )
     ratio = results["gateway single"]["requests_s"] / results["floor single"]["requests_s"]
     print(f"single-event ratio to the floor (one process each): {ratio:.0%}")
     cpu_ratio = results["floor single"]["cpu_us"] / results["gateway single"]["cpu_us"]
@@ -475,6 +501,7 @@ def cli() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternations per phase")
     parser.add_argument("--fill", type=int, default=1_000_000)
     parser.add_argument("--tag", default="x")
+    parser.add_argument("--random-ids", action="store_true", help="uuid4 event ids (as clients)")
     parser.add_argument("--out", default="", help="load mode: where to write its JSON report")
     args = parser.parse_args()
     if args.mode == "prefill":
@@ -491,7 +518,14 @@ def cli() -> int:
         except ImportError:
             pass
         result = asyncio.run(
-            _load(args.port, args.batch, args.concurrency, args.duration, args.tag)
+            _load(
+                args.port,
+                args.batch,
+                args.concurrency,
+                args.duration,
+                args.tag,
+                random_ids=args.random_ids,
+            )
         )
         Path(args.out).write_bytes(orjson.dumps(result))
         return 0
