@@ -14,7 +14,7 @@ stored warnings keep path and rule, never a message that could quote a value.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeGuard
 
@@ -45,10 +45,6 @@ class Caller:
     source: Source
     facts: enrich.RequestFacts | None = None
     init_data: str | None = None  # header X-Telegram-Init-Data
-    browser: bool = field(init=False)  # source.is_browser, read once, not for every item
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "browser", self.source.is_browser)
 
 
 @dataclass(slots=True)  # never changed; frozen would cost a setattr call per field, per event
@@ -147,11 +143,7 @@ class Ingestor:
         self, ready: list[tuple[int, _Ready]], now_s: float
     ) -> list[EventResult]:
         """Store the events (with their copies for more pixels); one result per item."""
-        events = (  # copies only come from routes; each follows its event
-            [e for _, r in ready for e in (r.event, *r.copies)]
-            if self._settings.routes
-            else [r.event for _, r in ready]
-        )
+        events = [e for _, r in ready for e in (r.event, *r.copies)]  # copies follow theirs
         stored = await self._store.enqueue(events, now_s=now_s)
         if len(events) > len(ready):  # some went to several pixels
             stored = _first_of_each(stored, [1 + len(r.copies) for _, r in ready])
@@ -275,8 +267,9 @@ class Ingestor:
         if context is not None and _is_mapping(context) and "init_data" in context:
             raw = raw or _text(context.get("init_data"))
             item = {**item, "context": {k: v for k, v in context.items() if k != "init_data"}}
-        if raw is None or (self._telegram_key is None and not caller.browser):
-            if caller.browser and _claims_identity(item.get("user")):
+        browser = caller.source.is_browser
+        if raw is None or (self._telegram_key is None and not browser):
+            if browser and _claims_identity(item.get("user")):
                 raise AuthError(
                     f"source {caller.source.name!r} has a browser key: user.telegram_id and "
                     "user.user_id need Telegram initData (context.init_data or "
