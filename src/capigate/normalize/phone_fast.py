@@ -103,7 +103,7 @@ def national(digits: str, region: str) -> Number | None:
     if plan.idd is not None:
         match = plan.idd.match(digits)
         if match is not None and digits[match.end() : match.end() + 1] != "0":
-            return _after_idd(digits[match.end() :])
+            return international(digits[match.end() :])  # what follows the IDD
     if digits.startswith(plan.code_text):
         national_number = _strip_national_prefix(digits[len(plan.code_text) :], plan)
         if (
@@ -141,15 +141,6 @@ def is_possible(number: Number) -> bool:
 def e164(number: Number) -> str:
     """``phonenumbers.format_number(..., E164)`` without its ``+``."""
     return f"{number[0]}{number[1]}"
-
-
-def _after_idd(rest: str) -> Number | None:
-    if len(rest) <= MIN_NSN_DIGITS:
-        return None
-    code, national_number = _split_code(rest)
-    if code == 0:
-        return None
-    return _finish(code, _code(code).main, national_number)
 
 
 def _split_code(digits: str) -> tuple[int, str]:
